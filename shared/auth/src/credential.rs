@@ -1,0 +1,99 @@
+//! Bearer credentials, told apart by prefix before any I/O.
+
+use crate::api_key::ApiKeySecret;
+
+/// Why a credential was refused before it reached storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("no credential was sent")]
+    Missing,
+    #[error("the credential is malformed")]
+    Malformed,
+}
+
+/// A parsed bearer credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `sk_live_…` / `sk_test_…`: a server's API key.
+    ApiKey(ApiKeySecret),
+    /// `sess_…`: a dashboard session (accepted as Bearer for non-browser clients).
+    Session(String),
+    /// `pt_…`: a portal token, verified by signature.
+    Portal(String),
+}
+
+/// Longest bearer value we look at; anything longer is malformed without further work.
+const MAX_CREDENTIAL_LEN: usize = 4096;
+
+impl Credential {
+    /// Parses the value of an `Authorization` header (`Bearer <token>`, scheme
+    /// case-insensitive).
+    pub fn from_authorization_header(header: Option<&str>) -> Result<Credential, CredentialError> {
+        let header = header.ok_or(CredentialError::Missing)?.trim();
+        if header.is_empty() {
+            return Err(CredentialError::Missing);
+        }
+        let (scheme, token) = header.split_once(' ').ok_or(CredentialError::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(CredentialError::Malformed);
+        }
+        Credential::parse(token.trim())
+    }
+
+    /// Parses a bare token by its prefix.
+    pub fn parse(token: &str) -> Result<Credential, CredentialError> {
+        if token.is_empty() || token.len() > MAX_CREDENTIAL_LEN || !token.is_ascii() {
+            return Err(CredentialError::Malformed);
+        }
+        if token.starts_with("sk_") {
+            ApiKeySecret::parse(token).map(Credential::ApiKey)
+        } else if let Some(rest) = token.strip_prefix("sess_") {
+            opaque(rest).map(|()| Credential::Session(token.to_string()))
+        } else if token.starts_with("pt_") {
+            Ok(Credential::Portal(token.to_string()))
+        } else {
+            Err(CredentialError::Malformed)
+        }
+    }
+}
+
+/// Opaque random tokens (`sess_`, `ml_`, `pml_`): 32–64 base62 characters.
+fn opaque(body: &str) -> Result<(), CredentialError> {
+    let ok = (32..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok { Ok(()) } else { Err(CredentialError::Malformed) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dispatch_domain::Mode;
+
+    #[test]
+    fn dispatches_on_prefix() {
+        let key = ApiKeySecret::generate(Mode::Live);
+        let header = format!("Bearer {}", key.expose());
+        assert_eq!(Credential::from_authorization_header(Some(&header)), Ok(Credential::ApiKey(key)));
+
+        let session = format!("sess_{}", "a".repeat(32));
+        assert_eq!(Credential::parse(&session), Ok(Credential::Session(session.clone())));
+        assert!(matches!(Credential::parse("pt_abc.def"), Ok(Credential::Portal(_))));
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive() {
+        let key = ApiKeySecret::generate(Mode::Test);
+        let header = format!("bearer {}", key.expose());
+        assert!(Credential::from_authorization_header(Some(&header)).is_ok());
+    }
+
+    #[test]
+    fn missing_and_malformed_are_told_apart() {
+        assert_eq!(Credential::from_authorization_header(None), Err(CredentialError::Missing));
+        assert_eq!(Credential::from_authorization_header(Some("  ")), Err(CredentialError::Missing));
+        for bad in ["Basic abc", "Bearer", "Bearer xyz_123", "Bearer sk_live_short", "Bearer sess_short", "Bearer sk_livé"] {
+            assert_eq!(Credential::from_authorization_header(Some(bad)), Err(CredentialError::Malformed), "{bad}");
+        }
+        let huge = format!("Bearer pt_{}", "a".repeat(5000));
+        assert_eq!(Credential::from_authorization_header(Some(&huge)), Err(CredentialError::Malformed));
+    }
+}

@@ -1,0 +1,18 @@
+//! Dispatch's domain: the vocabulary every crate shares.
+//!
+//! Everything here is pure: no I/O, no AWS. Input becomes one of these typed values at the
+//! edge (the HTTP layer) and inner code never re-validates strings.
+
+pub mod brand;
+pub mod clock;
+pub mod email;
+pub mod ids;
+pub mod mode;
+pub mod random;
+pub mod validation;
+
+pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
+pub use email::Email;
+pub use ids::{AccountId, BrandId, KeyId, MemberId, OrgId};
+pub use mode::Mode;
+pub use validation::{FieldError, FieldErrors};
