@@ -1,1 +1,235 @@
+//! Brands (workspaces) of the credential's organization and mode.
+//!
+//! - `GET /v1/brands` → [`list`] (a bare array, as the SDK expects)
+//! - `POST /v1/brands` → [`create`]
+//! - `GET /v1/brands/{brandId}` → [`get`]
+//! - `PATCH /v1/brands/{brandId}` → [`update`]
+//! - `DELETE /v1/brands/{brandId}` → [`delete`] (a preview unless `?confirm=true`)
+//!
+//! A brand outside the credential's organization, mode or brand scope is 404: the caller
+//! cannot tell it from one that does not exist.
 
+mod view;
+
+use dispatch_auth::Principal;
+use dispatch_domain::brand::{
+    Brand, BrandName, DEFAULT_TICKET_NUMBER_START, Metadata, Slug, TicketPrefix, parse_portal_origins,
+    parse_ticket_number_start,
+};
+use dispatch_domain::{BrandId, FieldErrors};
+use dispatch_http::{ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param};
+use dispatch_store::{BrandPatch, BrandStore, CredentialStore, StoreError};
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+use view::{BrandView, DeletePreview};
+
+/// `GET /v1/brands`: every brand the credential reaches, oldest first.
+pub async fn list<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
+    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let brands = ctx.store.list_brands(&principal.org_id, principal.mode).await?;
+    let views: Vec<BrandView> = brands
+        .iter()
+        .filter(|b| principal.can_access_brand(&b.id))
+        .map(BrandView::from)
+        .collect();
+    json(StatusCode::OK, &views)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateBrandInput {
+    name: Option<String>,
+    slug: Option<String>,
+    ticket_prefix: Option<String>,
+    ticket_number_start: Option<i64>,
+    metadata: Option<Value>,
+    ticket_schema: Option<Value>,
+    portal_origins: Option<Vec<String>>,
+}
+
+fn slug_taken() -> ApiError {
+    ApiError::Conflict {
+        code: "slug_taken",
+        message: "Another brand of this organization already uses that slug.".into(),
+    }
+}
+
+/// `POST /v1/brands`.
+pub async fn create<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
+    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    if !principal.can_create_brands() {
+        return Err(ApiError::Forbidden {
+            code: "forbidden",
+            message: "Creating brands needs an owner or admin credential that reaches every brand.",
+        });
+    }
+    let input: CreateBrandInput = parse_json(&req)?;
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", BrandName::parse(input.name.as_deref().unwrap_or_default()));
+    let slug = match input.slug.as_deref() {
+        Some(raw) => errors.check("slug", Slug::parse(raw)),
+        None => name.as_ref().map(Slug::from_name),
+    };
+    let ticket_prefix = match input.ticket_prefix.as_deref() {
+        Some(raw) => errors.check("ticketPrefix", TicketPrefix::parse(raw)),
+        None => Some(TicketPrefix::default_prefix()),
+    };
+    let start = match input.ticket_number_start {
+        Some(n) => errors.check("ticketNumberStart", parse_ticket_number_start(n)),
+        None => Some(DEFAULT_TICKET_NUMBER_START),
+    };
+    let metadata = match input.metadata {
+        Some(v) => errors.check("metadata", Metadata::parse(v)),
+        None => Some(Metadata::default()),
+    };
+    let ticket_schema = input.ticket_schema.map(|v| errors.check("ticketSchema", Metadata::parse(v)));
+    let portal_origins = errors.check(
+        "portalOrigins",
+        parse_portal_origins(input.portal_origins.as_deref().unwrap_or_default()),
+    );
+    let (Some(name), Some(slug), Some(ticket_prefix), Some(start), Some(metadata), Some(portal_origins)) =
+        (name, slug, ticket_prefix, start, metadata, portal_origins)
+    else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors.into_vec()));
+    }
+
+    let now = ctx.clock.now();
+    let brand = Brand {
+        id: BrandId::generate(ctx.clock.now_millis()),
+        org_id: principal.org_id.clone(),
+        name,
+        slug,
+        ticket_prefix,
+        next_ticket_number: start,
+        ticket_count: 0,
+        portal_origins,
+        metadata,
+        ticket_schema: ticket_schema.flatten(),
+        created_at: now,
+        updated_at: now,
+    };
+    match ctx.store.create_brand(principal.mode, &brand).await {
+        Ok(()) => json(StatusCode::CREATED, &BrandView::from(&brand)),
+        Err(StoreError::Conflict(_)) => Err(slug_taken()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Loads the brand named in the path if the principal reaches it; 404 otherwise.
+async fn load_brand<S: BrandStore>(store: &S, principal: &Principal, req: &Request) -> Result<Brand, ApiError> {
+    let id = path_id(req, "brandId", BrandId::parse)?;
+    if !principal.can_access_brand(&id) {
+        return Err(ApiError::NotFound);
+    }
+    store
+        .brand(&principal.org_id, principal.mode, &id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+fn require_brand_manager(principal: &Principal, brand: &Brand) -> Result<(), ApiError> {
+    if principal.can_manage_brand(&brand.id) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            code: "forbidden",
+            message: "Changing a brand needs an owner or admin credential.",
+        })
+    }
+}
+
+/// `GET /v1/brands/{brandId}`.
+pub async fn get<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
+    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let brand = load_brand(&ctx.store, &principal, &req).await?;
+    json(StatusCode::OK, &BrandView::from(&brand))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UpdateBrandInput {
+    name: Option<String>,
+    slug: Option<String>,
+    ticket_prefix: Option<String>,
+    metadata: Option<Value>,
+    ticket_schema: Option<Value>,
+    portal_origins: Option<Vec<String>>,
+}
+
+/// `PATCH /v1/brands/{brandId}`: changes only the fields sent.
+pub async fn update<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
+    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let brand = load_brand(&ctx.store, &principal, &req).await?;
+    require_brand_manager(&principal, &brand)?;
+    let input: UpdateBrandInput = parse_json(&req)?;
+
+    let mut errors = FieldErrors::new();
+    let patch = BrandPatch {
+        name: input.name.and_then(|v| errors.check("name", BrandName::parse(&v))),
+        slug: input.slug.and_then(|v| errors.check("slug", Slug::parse(&v))),
+        ticket_prefix: input.ticket_prefix.and_then(|v| errors.check("ticketPrefix", TicketPrefix::parse(&v))),
+        metadata: input.metadata.and_then(|v| errors.check("metadata", Metadata::parse(v))),
+        ticket_schema: input.ticket_schema.and_then(|v| errors.check("ticketSchema", Metadata::parse(v))),
+        portal_origins: input
+            .portal_origins
+            .and_then(|v| errors.check("portalOrigins", parse_portal_origins(&v))),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors.into_vec()));
+    }
+
+    let now = ctx.clock.now();
+    match ctx.store.update_brand(principal.mode, &brand, &patch, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(slug_taken()),
+        // Deleted between our read and our write.
+        Err(StoreError::NotFound) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
+    }
+    json(StatusCode::OK, &BrandView::from(&apply(brand, patch, now)))
+}
+
+/// The brand as it is after `patch`, without another read.
+fn apply(mut brand: Brand, patch: BrandPatch, now: dispatch_domain::Timestamp) -> Brand {
+    if let Some(v) = patch.name {
+        brand.name = v;
+    }
+    if let Some(v) = patch.slug {
+        brand.slug = v;
+    }
+    if let Some(v) = patch.ticket_prefix {
+        brand.ticket_prefix = v;
+    }
+    if let Some(v) = patch.metadata {
+        brand.metadata = v;
+    }
+    if let Some(v) = patch.ticket_schema {
+        brand.ticket_schema = Some(v);
+    }
+    if let Some(v) = patch.portal_origins {
+        brand.portal_origins = v;
+    }
+    brand.updated_at = now;
+    brand
+}
+
+/// `DELETE /v1/brands/{brandId}`: without `?confirm=true`, a preview of what would go;
+/// with it, the brand is deleted (204).
+pub async fn delete<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
+    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let brand = load_brand(&ctx.store, &principal, &req).await?;
+    require_brand_manager(&principal, &brand)?;
+    match query_param(&req, "confirm").as_deref() {
+        Some("true") => match ctx.store.delete_brand(principal.mode, &brand).await {
+            Ok(()) | Err(StoreError::NotFound) => no_content(),
+            Err(e) => Err(e.into()),
+        },
+        Some("false") | None => json(StatusCode::OK, &DeletePreview::of(&brand)),
+        Some(_) => Err(ApiError::validation("confirm", "must be true or false")),
+    }
+}

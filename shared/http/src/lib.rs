@@ -1,1 +1,86 @@
+//! HTTP plumbing every function shares: one error type, one JSON response helper, one body
+//! parser, one path-parameter extractor, one `authenticate`, and the entry point that turns
+//! a handler into a Lambda function.
 
+pub mod auth;
+pub mod error;
+pub mod request;
+pub mod response;
+
+use dispatch_domain::{Clock, SystemClock};
+use lambda_http::{Body, Request, Response, service_fn};
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use auth::authenticate;
+pub use error::ApiError;
+pub use request::{parse_json, path_id, query_param, request_id};
+pub use response::{json, no_content};
+
+/// What a handler returns: a response, or an error that becomes the JSON error body.
+pub type Reply = Result<Response<Body>, ApiError>;
+
+/// A function's dependencies, built once at init and shared by every invocation.
+pub struct Context<S> {
+    pub store: S,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl<S> Context<S> {
+    pub fn new(store: S) -> Context<S> {
+        Context {
+            store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_clock(store: S, clock: Arc<dyn Clock>) -> Context<S> {
+        Context { store, clock }
+    }
+}
+
+/// Runs one request through a handler: errors become JSON, every response carries
+/// `X-Request-Id`, and one log line records the route, status and duration (never
+/// headers, bodies or query strings, which may carry secrets).
+pub async fn dispatch<F, Fut>(req: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Reply>,
+{
+    let started = Instant::now();
+    let id = request_id(&req);
+    let route = request::route_key(&req);
+    let mut response = match handler(req).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(&id),
+    };
+    response::finish(&mut response, &id);
+    tracing::info!(
+        request_id = %id,
+        route = %route,
+        status = response.status().as_u16(),
+        duration_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// The Lambda entry point: initializes logging and serves `handler` forever.
+pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut + Sync,
+    Fut: Future<Output = Reply> + Send,
+{
+    let handler = &handler;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, Infallible>(dispatch(req, handler).await)
+    }))
+    .await
+}
+
+/// Logging for every function: JSON or text as the Lambda log format says.
+pub fn init_tracing() {
+    lambda_http::tracing::init_default_subscriber();
+}

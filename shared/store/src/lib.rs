@@ -1,1 +1,140 @@
+//! Storage for Dispatch: ports (traits sized to what handlers need) and their DynamoDB
+//! adapter. This is the only crate that knows the table's key layout; see
+//! `docs/data-model.md` for the access patterns.
+//!
+//! Every tenant item's partition key starts with the organization and the mode
+//! (`ORG#{org}#{mode}`), so a query built from a principal can only reach that tenant's
+//! data in that mode.
 
+mod api_keys;
+mod brands;
+pub mod counter;
+mod item;
+pub mod keys;
+mod orgs;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use dispatch_auth::{ApiKeyGrant, SecretHash};
+use dispatch_domain::brand::Brand;
+use dispatch_domain::{BrandId, KeyId, Mode, OrgId, Timestamp};
+use std::future::Future;
+
+pub use api_keys::{ApiKeyRecord, ScopeChange};
+pub use brands::BrandPatch;
+pub use orgs::{NewOrganization, Organization};
+
+/// Typed configuration, read once at init from the environment the template sets.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub table_name: String,
+}
+
+impl StoreConfig {
+    pub fn from_env() -> Result<StoreConfig, StoreError> {
+        let table_name = std::env::var("TABLE_NAME")
+            .map_err(|_| StoreError::Config("TABLE_NAME is not set".into()))?;
+        Ok(StoreConfig { table_name })
+    }
+}
+
+/// What can go wrong in storage. Handlers map the first variants to 4xx answers; the
+/// rest are our faults (5xx).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness condition failed (e.g. a brand slug already in use).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The item a conditional write expected is gone (deleted concurrently).
+    #[error("not found")]
+    NotFound,
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    #[error("DynamoDB: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    fn backend<E, R>(err: SdkError<E, R>) -> StoreError
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        StoreError::Backend(DisplayErrorContext(err).to_string())
+    }
+}
+
+/// The DynamoDB adapter. Cheap to clone; build it once at init.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Builds the client from the standard AWS environment (`AWS_REGION`, credentials,
+    /// and `AWS_ENDPOINT_URL` when pointing at a local emulator) and `TABLE_NAME`.
+    pub async fn from_env() -> Result<DynamoStore, StoreError> {
+        let config = StoreConfig::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(DynamoStore::new(Client::new(&sdk), config.table_name))
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+type StoreResult<T> = Result<T, StoreError>;
+
+/// Looking up credentials: the hot path of every authenticated request.
+pub trait CredentialStore: Send + Sync {
+    /// One strongly consistent GetItem by the secret's hash.
+    fn api_key_grant(&self, hash: &SecretHash) -> impl Future<Output = StoreResult<Option<ApiKeyGrant>>> + Send;
+
+    /// Records use of a key, at most once per interval (conditional, so concurrent
+    /// requests write once). Best effort: callers ignore failures.
+    fn touch_api_key(&self, hash: &SecretHash, grant: &ApiKeyGrant, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Organizations, their owners and their first keys.
+pub trait OrgStore: Send + Sync {
+    fn organization(&self, org: &OrgId) -> impl Future<Output = StoreResult<Option<Organization>>> + Send;
+    fn create_organization(&self, new: &NewOrganization) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// API key management within one organization and mode.
+pub trait ApiKeyStore: Send + Sync {
+    fn list_api_keys(&self, org: &OrgId, mode: Mode) -> impl Future<Output = StoreResult<Vec<ApiKeyRecord>>> + Send;
+    fn api_key(&self, org: &OrgId, mode: Mode, key: &KeyId) -> impl Future<Output = StoreResult<Option<ApiKeyRecord>>> + Send;
+    /// Writes the listing record and the authorization item in one transaction.
+    fn create_api_key(&self, org: &OrgId, record: &ApiKeyRecord) -> impl Future<Output = StoreResult<()>> + Send;
+    fn update_api_key_scope(&self, org: &OrgId, record: &ApiKeyRecord, change: &ScopeChange) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks the record revoked and deletes the authorization item, atomically.
+    fn revoke_api_key(&self, org: &OrgId, record: &ApiKeyRecord, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Brands within one organization and mode.
+pub trait BrandStore: Send + Sync {
+    fn list_brands(&self, org: &OrgId, mode: Mode) -> impl Future<Output = StoreResult<Vec<Brand>>> + Send;
+    fn brand(&self, org: &OrgId, mode: Mode, brand: &BrandId) -> impl Future<Output = StoreResult<Option<Brand>>> + Send;
+    /// Which of `brands` exist (strongly consistent).
+    fn existing_brands(&self, org: &OrgId, mode: Mode, brands: &[BrandId]) -> impl Future<Output = StoreResult<Vec<BrandId>>> + Send;
+    /// Fails with `Conflict("slug")` when the slug is taken in this org and mode.
+    fn create_brand(&self, mode: Mode, brand: &Brand) -> impl Future<Output = StoreResult<()>> + Send;
+    fn update_brand(&self, mode: Mode, current: &Brand, patch: &BrandPatch, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_brand(&self, mode: Mode, brand: &Brand) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -1,1 +1,5 @@
-fn main(){}
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    dispatch_http::init_tracing();
+    dispatch_http::serve(dispatch_health::health).await
+}

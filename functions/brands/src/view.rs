@@ -1,0 +1,63 @@
+//! Wire shapes of brands.
+
+use dispatch_domain::brand::Brand;
+use serde::Serialize;
+use serde_json::Value;
+
+/// `Brand`. `accountId` repeats the organization id for SDK compatibility.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrandView {
+    id: String,
+    account_id: String,
+    name: String,
+    slug: String,
+    ticket_prefix: String,
+    next_ticket_number: u64,
+    portal_origins: Vec<String>,
+    metadata: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_schema: Option<Value>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Brand> for BrandView {
+    fn from(b: &Brand) -> BrandView {
+        BrandView {
+            id: b.id.to_string(),
+            account_id: b.org_id.to_string(),
+            name: b.name.as_str().to_string(),
+            slug: b.slug.as_str().to_string(),
+            ticket_prefix: b.ticket_prefix.as_str().to_string(),
+            next_ticket_number: b.next_ticket_number,
+            portal_origins: b.portal_origins.iter().map(|o| o.as_str().to_string()).collect(),
+            metadata: b.metadata.to_value(),
+            ticket_schema: b.ticket_schema.as_ref().map(|s| s.to_value()),
+            created_at: b.created_at.to_rfc3339(),
+            updated_at: b.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// What deleting a brand would remove. Counts of resources this deployment does not have
+/// yet (webhooks, categories, tags) are 0, kept for SDK compatibility.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletePreview {
+    ticket_count: u64,
+    webhook_count: u64,
+    category_count: u64,
+    tag_count: u64,
+}
+
+impl DeletePreview {
+    pub fn of(brand: &Brand) -> DeletePreview {
+        DeletePreview {
+            ticket_count: brand.ticket_count,
+            webhook_count: 0,
+            category_count: 0,
+            tag_count: 0,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The one error type of the API, and the one place it becomes a status and a JSON body.
+
+use dispatch_domain::FieldError;
+use dispatch_store::StoreError;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// Everything a handler can answer other than success. The first variants are the
+/// client's to fix (4xx); `Internal` is ours (5xx, details logged, never sent).
+#[derive(Debug)]
+pub enum ApiError {
+    Validation(Vec<FieldError>),
+    BadRequest { code: &'static str, message: String },
+    Unauthorized { code: &'static str, message: &'static str },
+    Forbidden { code: &'static str, message: &'static str },
+    NotFound,
+    Conflict { code: &'static str, message: String },
+    PayloadTooLarge,
+    Internal(String),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+    request_id: &'a str,
+}
+
+impl ApiError {
+    pub fn validation(field: &str, message: &str) -> ApiError {
+        ApiError::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let status = self.status();
+        let (code, message, errors): (&str, String, Option<&[FieldError]>) = match &self {
+            ApiError::Validation(errors) => (
+                "validation_error",
+                "The request has invalid fields.".into(),
+                Some(errors),
+            ),
+            ApiError::BadRequest { code, message } | ApiError::Conflict { code, message } => (code, message.clone(), None),
+            ApiError::Unauthorized { code, message } | ApiError::Forbidden { code, message } => (code, (*message).into(), None),
+            ApiError::NotFound => ("not_found", "The resource does not exist.".into(), None),
+            ApiError::PayloadTooLarge => ("payload_too_large", "The request body is larger than 256 KiB.".into(), None),
+            ApiError::Internal(detail) => {
+                tracing::error!(request_id, error = %detail, "internal error");
+                ("internal_error", "Something went wrong on our side.".into(), None)
+            }
+        };
+        let body = ErrorBody {
+            code,
+            message: &message,
+            errors,
+            request_id,
+        };
+        let text = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+        let mut response = Response::new(Body::from(text));
+        *response.status_mut() = status;
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        ApiError::Internal(err.to_string())
+    }
+}

@@ -1,0 +1,127 @@
+//! Reading requests: request id, JSON bodies, path and query parameters.
+
+use crate::ApiError;
+use dispatch_domain::FieldError;
+use dispatch_domain::random;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// API Gateway's request id, or the Lambda request id, or a fresh one.
+pub fn request_id(req: &Request) -> String {
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
+        && let Some(id) = ctx.request_id.as_deref().filter(|id| !id.is_empty())
+    {
+        return id.to_string();
+    }
+    if let Some(ctx) = req.lambda_context_ref()
+        && !ctx.request_id.is_empty()
+    {
+        return ctx.request_id.clone();
+    }
+    format!("req_{}", random::base62(20))
+}
+
+/// The matched route (`GET /v1/brands/{brandId}`): safe to log, unlike the raw path.
+pub(crate) fn route_key(req: &Request) -> String {
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
+        && let Some(key) = ctx.route_key.as_deref().filter(|k| !k.is_empty() && *k != "$default")
+    {
+        return key.to_string();
+    }
+    format!("{} (unmatched route)", req.method())
+}
+
+/// Parses a JSON object body into `T` (which should `deny_unknown_fields`). An empty body
+/// is read as `{}` so required-field errors read naturally.
+pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => b"{}",
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"{}",
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest {
+        code: "invalid_json",
+        message: "The request body is not valid JSON.".into(),
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest {
+            code: "invalid_json",
+            message: "The request body must be a JSON object.".into(),
+        });
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        ApiError::Validation(vec![field_error(&path, &inner)])
+    })
+}
+
+/// Turns a serde message into a field error a client can act on.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
+    let join = |name: &str| {
+        if path.is_empty() || path == "." {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if message.starts_with("unknown field") {
+        let name = quoted(message).unwrap_or_default();
+        FieldError {
+            field: join(&name),
+            message: "is not a known field".into(),
+        }
+    } else if message.starts_with("missing field") {
+        let name = quoted(message).unwrap_or_default();
+        FieldError {
+            field: join(&name),
+            message: "is required".into(),
+        }
+    } else {
+        // "invalid type: integer `5`, expected a string": keep the part after the comma.
+        let expected = message.split(", ").nth(1).unwrap_or(message);
+        FieldError {
+            field: path.to_string(),
+            message: format!("must be {}", expected.trim_start_matches("expected ")),
+        }
+    }
+}
+
+/// A path parameter parsed into a typed id. A malformed id names nothing that exists, so
+/// it is a 404, answered without touching storage.
+pub fn path_id<T>(req: &Request, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, ApiError> {
+    req.path_parameters()
+        .first(name)
+        .and_then(parse)
+        .ok_or(ApiError::NotFound)
+}
+
+/// A query string parameter.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters().first(name).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_become_field_errors() {
+        let e = field_error(".", "unknown field `admin`, expected one of `name`");
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("admin", "is not a known field"));
+        let e = field_error(".", "missing field `name`");
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("name", "is required"));
+        let e = field_error("name", "invalid type: integer `5`, expected a string");
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("name", "must be a string"));
+    }
+}

@@ -1,0 +1,301 @@
+//! Brands, with their slug claimed by a second item so uniqueness per org and mode holds
+//! under concurrent creates.
+
+use crate::item::{Item, Reader, list, n, s, ts};
+use crate::{BrandStore, DynamoStore, StoreError, keys};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use dispatch_domain::brand::{Brand, BrandName, Metadata, PortalOrigin, Slug, TicketPrefix};
+use dispatch_domain::{BrandId, Mode, OrgId, Timestamp};
+use std::collections::HashMap;
+
+/// Changes to a brand; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrandPatch {
+    pub name: Option<BrandName>,
+    pub slug: Option<Slug>,
+    pub ticket_prefix: Option<TicketPrefix>,
+    pub metadata: Option<Metadata>,
+    pub ticket_schema: Option<Metadata>,
+    pub portal_origins: Option<Vec<PortalOrigin>>,
+}
+
+fn json_attr(m: &Metadata) -> AttributeValue {
+    s(m.to_value().to_string())
+}
+
+fn origins_attr(origins: &[PortalOrigin]) -> AttributeValue {
+    list(origins.iter().map(|o| o.as_str().to_string()))
+}
+
+fn brand_item(mode: Mode, brand: &Brand) -> Item {
+    let mut item: Item = [
+        (keys::PK.into(), s(keys::tenant(&brand.org_id, mode))),
+        (keys::SK.into(), s(keys::brand_sk(&brand.id))),
+        ("type".into(), s("brand")),
+        ("id".into(), s(brand.id.as_str())),
+        ("orgId".into(), s(brand.org_id.as_str())),
+        ("name".into(), s(brand.name.as_str())),
+        ("slug".into(), s(brand.slug.as_str())),
+        ("ticketPrefix".into(), s(brand.ticket_prefix.as_str())),
+        ("nextTicketNumber".into(), n(brand.next_ticket_number)),
+        ("ticketCount".into(), n(brand.ticket_count)),
+        ("portalOrigins".into(), origins_attr(&brand.portal_origins)),
+        ("metadata".into(), json_attr(&brand.metadata)),
+        ("createdAt".into(), ts(brand.created_at)),
+        ("updatedAt".into(), ts(brand.updated_at)),
+    ]
+    .into();
+    if let Some(schema) = &brand.ticket_schema {
+        item.insert("ticketSchema".into(), json_attr(schema));
+    }
+    item
+}
+
+fn json_field(r: &Reader<'_>, name: &str) -> Result<Option<Metadata>, StoreError> {
+    let Some(raw) = r.opt_string(name)? else { return Ok(None) };
+    let value = serde_json::from_str(&raw).map_err(|_| StoreError::Corrupt(name.into()))?;
+    Metadata::parse(value).map(Some).map_err(|_| StoreError::Corrupt(name.into()))
+}
+
+fn brand_from(item: &Item) -> Result<Brand, StoreError> {
+    let r = Reader(item);
+    let corrupt = |name: &str| StoreError::Corrupt(name.into());
+    Ok(Brand {
+        id: r.parsed("id", BrandId::parse)?,
+        org_id: r.parsed("orgId", OrgId::parse)?,
+        name: BrandName::parse(&r.string("name")?).map_err(|_| corrupt("name"))?,
+        slug: Slug::parse(&r.string("slug")?).map_err(|_| corrupt("slug"))?,
+        ticket_prefix: TicketPrefix::parse(&r.string("ticketPrefix")?).map_err(|_| corrupt("ticketPrefix"))?,
+        next_ticket_number: r.u64("nextTicketNumber")?,
+        ticket_count: r.u64("ticketCount")?,
+        portal_origins: r
+            .strings("portalOrigins")?
+            .iter()
+            .map(|o| PortalOrigin::parse(o).map_err(|_| corrupt("portalOrigins")))
+            .collect::<Result<_, _>>()?,
+        metadata: json_field(&r, "metadata")?.unwrap_or_default(),
+        ticket_schema: json_field(&r, "ticketSchema")?,
+        created_at: r.timestamp("createdAt")?,
+        updated_at: r.timestamp("updatedAt")?,
+    })
+}
+
+fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn slug_claim(table: &str, org: &OrgId, mode: Mode, slug: &Slug, brand: &BrandId) -> Result<TransactWriteItem, StoreError> {
+    let item: Item = [
+        (keys::PK.into(), s(keys::tenant(org, mode))),
+        (keys::SK.into(), s(keys::brand_slug_sk(slug.as_str()))),
+        ("type".into(), s("brandSlug")),
+        ("brandId".into(), s(brand.as_str())),
+    ]
+    .into();
+    let put = build(
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn slug_release(table: &str, org: &OrgId, mode: Mode, slug: &Slug) -> Result<TransactWriteItem, StoreError> {
+    let delete = build(
+        Delete::builder()
+            .table_name(table)
+            .key(keys::PK, s(keys::tenant(org, mode)))
+            .key(keys::SK, s(keys::brand_slug_sk(slug.as_str())))
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// A cancelled transaction whose failed condition was a uniqueness claim is a conflict;
+/// one whose failed condition was on the brand itself means it is gone.
+fn classify<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, R>, slug_index: Option<usize>) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        let failed: Vec<usize> = e
+            .cancellation_reasons()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+            .map(|(i, _)| i)
+            .collect();
+        if slug_index.is_some_and(|i| failed.contains(&i)) {
+            return StoreError::Conflict("slug");
+        }
+        if !failed.is_empty() {
+            return StoreError::NotFound;
+        }
+    }
+    StoreError::backend(err)
+}
+
+impl BrandStore for DynamoStore {
+    async fn list_brands(&self, org: &OrgId, mode: Mode) -> Result<Vec<Brand>, StoreError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::tenant(org, mode)))
+            .expression_attribute_values(":prefix", s(keys::BRAND_SK_PREFIX))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            out.push(brand_from(&item.map_err(StoreError::backend)?)?);
+        }
+        Ok(out)
+    }
+
+    async fn brand(&self, org: &OrgId, mode: Mode, brand: &BrandId) -> Result<Option<Brand>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(org, mode)))
+            .key(keys::SK, s(keys::brand_sk(brand)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        out.item.as_ref().map(brand_from).transpose()
+    }
+
+    async fn existing_brands(&self, org: &OrgId, mode: Mode, brands: &[BrandId]) -> Result<Vec<BrandId>, StoreError> {
+        let mut found = Vec::new();
+        let mut unique: Vec<&BrandId> = brands.iter().collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let key_list: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|id| {
+                    HashMap::from([
+                        (keys::PK.to_string(), s(keys::tenant(org, mode))),
+                        (keys::SK.to_string(), s(keys::brand_sk(id))),
+                    ])
+                })
+                .collect();
+            let mut request = Some(build(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(key_list))
+                    .projection_expression("id")
+                    .consistent_read(true)
+                    .build(),
+            )?);
+            // BatchGetItem may hand back part of the request as unprocessed: ask again.
+            while let Some(keys_and_attributes) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys_and_attributes)
+                    .send()
+                    .await
+                    .map_err(StoreError::backend)?;
+                for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    found.push(Reader(&item).parsed("id", BrandId::parse)?);
+                }
+                request = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .filter(|k| !k.keys.is_empty());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn create_brand(&self, mode: Mode, brand: &Brand) -> Result<(), StoreError> {
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(brand_item(mode, brand)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        let writes = vec![
+            TransactWriteItem::builder().put(put).build(),
+            slug_claim(&self.table, &brand.org_id, mode, &brand.slug, &brand.id)?,
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| classify(e, Some(1)))?;
+        Ok(())
+    }
+
+    async fn update_brand(&self, mode: Mode, current: &Brand, patch: &BrandPatch, now: Timestamp) -> Result<(), StoreError> {
+        let mut sets = vec!["updatedAt = :updatedAt".to_string()];
+        let mut values: HashMap<String, AttributeValue> = HashMap::from([(":updatedAt".to_string(), ts(now))]);
+        let mut field = |name: &str, value: Option<AttributeValue>| {
+            if let Some(v) = value {
+                sets.push(format!("{name} = :{name}"));
+                values.insert(format!(":{name}"), v);
+            }
+        };
+        field("name", patch.name.as_ref().map(|v| s(v.as_str())));
+        field("slug", patch.slug.as_ref().map(|v| s(v.as_str())));
+        field("ticketPrefix", patch.ticket_prefix.as_ref().map(|v| s(v.as_str())));
+        field("metadata", patch.metadata.as_ref().map(json_attr));
+        field("ticketSchema", patch.ticket_schema.as_ref().map(json_attr));
+        field("portalOrigins", patch.portal_origins.as_deref().map(origins_attr));
+
+        let update = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::tenant(&current.org_id, mode)))
+                .key(keys::SK, s(keys::brand_sk(&current.id)))
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .condition_expression("attribute_exists(pk)")
+                .set_expression_attribute_values(Some(values))
+                .build(),
+        )?;
+        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
+        let mut slug_index = None;
+        if let Some(slug) = patch.slug.as_ref().filter(|s| **s != current.slug) {
+            writes.push(slug_release(&self.table, &current.org_id, mode, &current.slug)?);
+            slug_index = Some(writes.len());
+            writes.push(slug_claim(&self.table, &current.org_id, mode, slug, &current.id)?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| classify(e, slug_index))?;
+        Ok(())
+    }
+
+    async fn delete_brand(&self, mode: Mode, brand: &Brand) -> Result<(), StoreError> {
+        let delete = build(
+            Delete::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::tenant(&brand.org_id, mode)))
+                .key(keys::SK, s(keys::brand_sk(&brand.id)))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        let writes = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            slug_release(&self.table, &brand.org_id, mode, &brand.slug)?,
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| classify(e, None))?;
+        Ok(())
+    }
+}
