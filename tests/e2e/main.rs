@@ -1,1 +1,13 @@
+//! The end-to-end suite. Run it with `scripts/test`, which starts the local AWS emulator
+//! and exports its endpoint; the handlers here talk to it over DynamoDB's real wire protocol.
 
+mod helpers;
+mod runtime_api;
+
+mod accounts;
+mod api_keys;
+mod auth;
+mod brands;
+mod consistency;
+mod invoke;
+mod storage;

@@ -24,5 +24,8 @@ pub async fn me<S: CredentialStore + OrgStore>(ctx: &Context<S>, req: Request) -
         .organization(&principal.org_id)
         .await?
         .ok_or_else(|| ApiError::Internal("credential points at a missing organization".into()))?;
-    json(StatusCode::OK, &views::OrganizationView::new(&org, principal.mode))
+    json(
+        StatusCode::OK,
+        &views::OrganizationView::new(&org, principal.mode),
+    )
 }

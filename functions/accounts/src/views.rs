@@ -1,7 +1,7 @@
 //! Wire shapes of this resource (camelCase, ISO-8601 timestamps).
 
-use dispatch_store::{ApiKeyRecord, Organization};
 use dispatch_domain::Mode;
+use dispatch_store::{ApiKeyRecord, Organization};
 use serde::Serialize;
 
 #[derive(Serialize)]

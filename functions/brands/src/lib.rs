@@ -13,11 +13,13 @@ mod view;
 
 use dispatch_auth::Principal;
 use dispatch_domain::brand::{
-    Brand, BrandName, DEFAULT_TICKET_NUMBER_START, Metadata, Slug, TicketPrefix, parse_portal_origins,
-    parse_ticket_number_start,
+    Brand, BrandName, DEFAULT_TICKET_NUMBER_START, Metadata, Slug, TicketPrefix,
+    parse_portal_origins, parse_ticket_number_start,
 };
 use dispatch_domain::{BrandId, FieldErrors};
-use dispatch_http::{ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param};
+use dispatch_http::{
+    ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param,
+};
 use dispatch_store::{BrandPatch, BrandStore, CredentialStore, StoreError};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -28,7 +30,10 @@ use view::{BrandView, DeletePreview};
 /// `GET /v1/brands`: every brand the credential reaches, oldest first.
 pub async fn list<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
     let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
-    let brands = ctx.store.list_brands(&principal.org_id, principal.mode).await?;
+    let brands = ctx
+        .store
+        .list_brands(&principal.org_id, principal.mode)
+        .await?;
     let views: Vec<BrandView> = brands
         .iter()
         .filter(|b| principal.can_access_brand(&b.id))
@@ -67,7 +72,10 @@ pub async fn create<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Requ
     }
     let input: CreateBrandInput = parse_json(&req)?;
     let mut errors = FieldErrors::new();
-    let name = errors.check("name", BrandName::parse(input.name.as_deref().unwrap_or_default()));
+    let name = errors.check(
+        "name",
+        BrandName::parse(input.name.as_deref().unwrap_or_default()),
+    );
     let slug = match input.slug.as_deref() {
         Some(raw) => errors.check("slug", Slug::parse(raw)),
         None => name.as_ref().map(Slug::from_name),
@@ -84,13 +92,21 @@ pub async fn create<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Requ
         Some(v) => errors.check("metadata", Metadata::parse(v)),
         None => Some(Metadata::default()),
     };
-    let ticket_schema = input.ticket_schema.map(|v| errors.check("ticketSchema", Metadata::parse(v)));
+    let ticket_schema = input
+        .ticket_schema
+        .map(|v| errors.check("ticketSchema", Metadata::parse(v)));
     let portal_origins = errors.check(
         "portalOrigins",
         parse_portal_origins(input.portal_origins.as_deref().unwrap_or_default()),
     );
-    let (Some(name), Some(slug), Some(ticket_prefix), Some(start), Some(metadata), Some(portal_origins)) =
-        (name, slug, ticket_prefix, start, metadata, portal_origins)
+    let (
+        Some(name),
+        Some(slug),
+        Some(ticket_prefix),
+        Some(start),
+        Some(metadata),
+        Some(portal_origins),
+    ) = (name, slug, ticket_prefix, start, metadata, portal_origins)
     else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
@@ -121,7 +137,11 @@ pub async fn create<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Requ
 }
 
 /// Loads the brand named in the path if the principal reaches it; 404 otherwise.
-async fn load_brand<S: BrandStore>(store: &S, principal: &Principal, req: &Request) -> Result<Brand, ApiError> {
+async fn load_brand<S: BrandStore>(
+    store: &S,
+    principal: &Principal,
+    req: &Request,
+) -> Result<Brand, ApiError> {
     let id = path_id(req, "brandId", BrandId::parse)?;
     if !principal.can_access_brand(&id) {
         return Err(ApiError::NotFound);
@@ -170,11 +190,21 @@ pub async fn update<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Requ
 
     let mut errors = FieldErrors::new();
     let patch = BrandPatch {
-        name: input.name.and_then(|v| errors.check("name", BrandName::parse(&v))),
-        slug: input.slug.and_then(|v| errors.check("slug", Slug::parse(&v))),
-        ticket_prefix: input.ticket_prefix.and_then(|v| errors.check("ticketPrefix", TicketPrefix::parse(&v))),
-        metadata: input.metadata.and_then(|v| errors.check("metadata", Metadata::parse(v))),
-        ticket_schema: input.ticket_schema.and_then(|v| errors.check("ticketSchema", Metadata::parse(v))),
+        name: input
+            .name
+            .and_then(|v| errors.check("name", BrandName::parse(&v))),
+        slug: input
+            .slug
+            .and_then(|v| errors.check("slug", Slug::parse(&v))),
+        ticket_prefix: input
+            .ticket_prefix
+            .and_then(|v| errors.check("ticketPrefix", TicketPrefix::parse(&v))),
+        metadata: input
+            .metadata
+            .and_then(|v| errors.check("metadata", Metadata::parse(v))),
+        ticket_schema: input
+            .ticket_schema
+            .and_then(|v| errors.check("ticketSchema", Metadata::parse(v))),
         portal_origins: input
             .portal_origins
             .and_then(|v| errors.check("portalOrigins", parse_portal_origins(&v))),
@@ -184,7 +214,11 @@ pub async fn update<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Requ
     }
 
     let now = ctx.clock.now();
-    match ctx.store.update_brand(principal.mode, &brand, &patch, now).await {
+    match ctx
+        .store
+        .update_brand(principal.mode, &brand, &patch, now)
+        .await
+    {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(slug_taken()),
         // Deleted between our read and our write.

@@ -31,7 +31,11 @@ impl From<&Brand> for BrandView {
             slug: b.slug.as_str().to_string(),
             ticket_prefix: b.ticket_prefix.as_str().to_string(),
             next_ticket_number: b.next_ticket_number,
-            portal_origins: b.portal_origins.iter().map(|o| o.as_str().to_string()).collect(),
+            portal_origins: b
+                .portal_origins
+                .iter()
+                .map(|o| o.as_str().to_string())
+                .collect(),
             metadata: b.metadata.to_value(),
             ticket_schema: b.ticket_schema.as_ref().map(|s| s.to_value()),
             created_at: b.created_at.to_rfc3339(),

@@ -45,11 +45,16 @@ impl ApiKeySecret {
             return Err(CredentialError::Malformed);
         };
         let body = &raw[8..];
-        if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if body.len() != RANDOM_LEN + CHECKSUM_LEN
+            || !body.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
             return Err(CredentialError::Malformed);
         }
         let (signed, checksum) = raw.split_at(raw.len() - CHECKSUM_LEN);
-        if !constant_time_eq(base62_checksum(signed.as_bytes()).as_bytes(), checksum.as_bytes()) {
+        if !constant_time_eq(
+            base62_checksum(signed.as_bytes()).as_bytes(),
+            checksum.as_bytes(),
+        ) {
             return Err(CredentialError::Malformed);
         }
         Ok(ApiKeySecret {
@@ -69,7 +74,11 @@ impl ApiKeySecret {
 
     /// What a list shows: the prefix and the last four characters (`sk_live_...a1B2`).
     pub fn preview(&self) -> String {
-        format!("{}...{}", prefix(self.mode), &self.value[self.value.len() - 4..])
+        format!(
+            "{}...{}",
+            prefix(self.mode),
+            &self.value[self.value.len() - 4..]
+        )
     }
 
     /// The secret itself, for the one response that shows it.
@@ -95,7 +104,11 @@ mod tests {
         assert!(s.starts_with("sk_live_"));
         assert_eq!(s.len(), 8 + 43 + 6);
         assert!(s[8..].bytes().all(|b| b.is_ascii_alphanumeric()));
-        assert!(ApiKeySecret::generate(Mode::Test).expose().starts_with("sk_test_"));
+        assert!(
+            ApiKeySecret::generate(Mode::Test)
+                .expose()
+                .starts_with("sk_test_")
+        );
     }
 
     #[test]
@@ -110,8 +123,9 @@ mod tests {
 
     #[test]
     fn keys_do_not_repeat() {
-        let keys: std::collections::HashSet<String> =
-            (0..1000).map(|_| ApiKeySecret::generate(Mode::Live).expose().to_string()).collect();
+        let keys: std::collections::HashSet<String> = (0..1000)
+            .map(|_| ApiKeySecret::generate(Mode::Live).expose().to_string())
+            .collect();
         assert_eq!(keys.len(), 1000);
     }
 
@@ -129,7 +143,11 @@ mod tests {
             let mut bytes = s.as_bytes().to_vec();
             bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
             let typo = String::from_utf8(bytes).unwrap();
-            assert_eq!(ApiKeySecret::parse(&typo), Err(CredentialError::Malformed), "position {i}");
+            assert_eq!(
+                ApiKeySecret::parse(&typo),
+                Err(CredentialError::Malformed),
+                "position {i}"
+            );
         }
     }
 
@@ -140,7 +158,10 @@ mod tests {
         assert!(ApiKeySecret::parse(&s[..s.len() - 1]).is_err());
         assert!(ApiKeySecret::parse(&format!("{s}x")).is_err());
         assert!(ApiKeySecret::parse(&s.replace("sk_test_", "sk_prod_")).is_err());
-        assert!(ApiKeySecret::parse(&s.replace("sk_test_", "sk_live_")).is_err(), "mode is covered by the checksum");
+        assert!(
+            ApiKeySecret::parse(&s.replace("sk_test_", "sk_live_")).is_err(),
+            "mode is covered by the checksum"
+        );
         assert!(ApiKeySecret::parse("sk_live_").is_err());
     }
 

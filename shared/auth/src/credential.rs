@@ -60,7 +60,11 @@ impl Credential {
 /// Opaque random tokens (`sess_`, `ml_`, `pml_`): 32–64 base62 characters.
 fn opaque(body: &str) -> Result<(), CredentialError> {
     let ok = (32..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok { Ok(()) } else { Err(CredentialError::Malformed) }
+    if ok {
+        Ok(())
+    } else {
+        Err(CredentialError::Malformed)
+    }
 }
 
 #[cfg(test)]
@@ -72,11 +76,20 @@ mod tests {
     fn dispatches_on_prefix() {
         let key = ApiKeySecret::generate(Mode::Live);
         let header = format!("Bearer {}", key.expose());
-        assert_eq!(Credential::from_authorization_header(Some(&header)), Ok(Credential::ApiKey(key)));
+        assert_eq!(
+            Credential::from_authorization_header(Some(&header)),
+            Ok(Credential::ApiKey(key))
+        );
 
         let session = format!("sess_{}", "a".repeat(32));
-        assert_eq!(Credential::parse(&session), Ok(Credential::Session(session.clone())));
-        assert!(matches!(Credential::parse("pt_abc.def"), Ok(Credential::Portal(_))));
+        assert_eq!(
+            Credential::parse(&session),
+            Ok(Credential::Session(session.clone()))
+        );
+        assert!(matches!(
+            Credential::parse("pt_abc.def"),
+            Ok(Credential::Portal(_))
+        ));
     }
 
     #[test]
@@ -88,12 +101,32 @@ mod tests {
 
     #[test]
     fn missing_and_malformed_are_told_apart() {
-        assert_eq!(Credential::from_authorization_header(None), Err(CredentialError::Missing));
-        assert_eq!(Credential::from_authorization_header(Some("  ")), Err(CredentialError::Missing));
-        for bad in ["Basic abc", "Bearer", "Bearer xyz_123", "Bearer sk_live_short", "Bearer sess_short", "Bearer sk_livé"] {
-            assert_eq!(Credential::from_authorization_header(Some(bad)), Err(CredentialError::Malformed), "{bad}");
+        assert_eq!(
+            Credential::from_authorization_header(None),
+            Err(CredentialError::Missing)
+        );
+        assert_eq!(
+            Credential::from_authorization_header(Some("  ")),
+            Err(CredentialError::Missing)
+        );
+        for bad in [
+            "Basic abc",
+            "Bearer",
+            "Bearer xyz_123",
+            "Bearer sk_live_short",
+            "Bearer sess_short",
+            "Bearer sk_livé",
+        ] {
+            assert_eq!(
+                Credential::from_authorization_header(Some(bad)),
+                Err(CredentialError::Malformed),
+                "{bad}"
+            );
         }
         let huge = format!("Bearer pt_{}", "a".repeat(5000));
-        assert_eq!(Credential::from_authorization_header(Some(&huge)), Err(CredentialError::Malformed));
+        assert_eq!(
+            Credential::from_authorization_header(Some(&huge)),
+            Err(CredentialError::Malformed)
+        );
     }
 }

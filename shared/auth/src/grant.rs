@@ -89,27 +89,43 @@ mod tests {
 
     #[test]
     fn expiry_is_checked_in_code() {
-        let g = ApiKeyGrant { expires_at: Some(Timestamp::from_unix(100)), ..grant() };
+        let g = ApiKeyGrant {
+            expires_at: Some(Timestamp::from_unix(100)),
+            ..grant()
+        };
         assert!(g.authorize(Mode::Test, Timestamp::from_unix(99)).is_ok());
-        assert_eq!(g.authorize(Mode::Test, Timestamp::from_unix(100)), Err(AuthError::Expired));
+        assert_eq!(
+            g.authorize(Mode::Test, Timestamp::from_unix(100)),
+            Err(AuthError::Expired)
+        );
     }
 
     #[test]
     fn mode_mismatch_is_refused() {
-        assert_eq!(grant().authorize(Mode::Live, Timestamp::from_unix(1)), Err(AuthError::Invalid));
+        assert_eq!(
+            grant().authorize(Mode::Live, Timestamp::from_unix(1)),
+            Err(AuthError::Invalid)
+        );
     }
 
     #[test]
     fn scoped_grant_yields_scoped_principal() {
         let brand = BrandId::generate(1);
-        let g = ApiKeyGrant { all_brands: false, brand_ids: vec![brand.clone()], ..grant() };
+        let g = ApiKeyGrant {
+            all_brands: false,
+            brand_ids: vec![brand.clone()],
+            ..grant()
+        };
         let p = g.authorize(Mode::Test, Timestamp::from_unix(1)).unwrap();
         assert_eq!(p.scope, BrandScope::Only(vec![brand]));
     }
 
     #[test]
     fn last_used_is_written_at_most_every_fifteen_minutes() {
-        let g = ApiKeyGrant { last_used_at: Some(Timestamp::from_unix(1_000)), ..grant() };
+        let g = ApiKeyGrant {
+            last_used_at: Some(Timestamp::from_unix(1_000)),
+            ..grant()
+        };
         assert!(!g.last_used_is_stale(Timestamp::from_unix(1_000 + 899)));
         assert!(g.last_used_is_stale(Timestamp::from_unix(1_000 + 900)));
         assert!(grant().last_used_is_stale(Timestamp::from_unix(0)));

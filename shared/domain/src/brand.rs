@@ -53,7 +53,8 @@ impl Slug {
         let s = raw.trim();
         let valid = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -104,7 +105,8 @@ impl TicketPrefix {
         let s = raw.trim();
         let valid = !s.is_empty()
             && s.len() <= 10
-            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if valid {
             Ok(TicketPrefix(s.to_string()))
         } else {
@@ -227,7 +229,15 @@ mod tests {
     #[test]
     fn slug_rules() {
         assert!(Slug::parse("acme-2").is_ok());
-        for bad in ["", "Acme", "-acme", "acme-", "ac--me", "ac me", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac--me",
+            "ac me",
+            &"a".repeat(65),
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
     }
@@ -259,7 +269,14 @@ mod tests {
         assert!(PortalOrigin::parse("https://app.example.com").is_ok());
         assert!(PortalOrigin::parse("https://app.example.com:8443").is_ok());
         assert!(PortalOrigin::parse("http://localhost:5173").is_ok());
-        for bad in ["http://app.example.com", "https://app.example.com/path", "app.example.com", "https://", "https://a.com:0", "*"] {
+        for bad in [
+            "http://app.example.com",
+            "https://app.example.com/path",
+            "app.example.com",
+            "https://",
+            "https://a.com:0",
+            "*",
+        ] {
             assert!(PortalOrigin::parse(bad).is_err(), "{bad}");
         }
         let list = parse_portal_origins(&["https://a.com".into(), "HTTPS://A.COM".into()]).unwrap();

@@ -16,8 +16,10 @@ impl Email {
         }
         let (local, domain) = s.split_once('@')?;
         let ok_chars = |part: &str| {
-            part.bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b'@' | b'"' | b'<' | b'>' | b',' | b'\\' | b'#'))
+            part.bytes().all(|b| {
+                b.is_ascii_graphic()
+                    && !matches!(b, b'@' | b'"' | b'<' | b'>' | b',' | b'\\' | b'#')
+            })
         };
         let valid = !local.is_empty()
             && local.len() <= 64
@@ -47,12 +49,25 @@ mod tests {
 
     #[test]
     fn normalizes_case_and_whitespace() {
-        assert_eq!(Email::parse("  Jane@Example.COM ").unwrap().as_str(), "jane@example.com");
+        assert_eq!(
+            Email::parse("  Jane@Example.COM ").unwrap().as_str(),
+            "jane@example.com"
+        );
     }
 
     #[test]
     fn refuses_what_is_not_an_address() {
-        for bad in ["", "jane", "@example.com", "jane@", "jane@localhost", "a b@example.com", "jane@@x.com", "j#ne@x.com", "jane@x..com"] {
+        for bad in [
+            "",
+            "jane",
+            "@example.com",
+            "jane@",
+            "jane@localhost",
+            "a b@example.com",
+            "jane@@x.com",
+            "j#ne@x.com",
+            "jane@x..com",
+        ] {
             assert!(Email::parse(bad).is_none(), "{bad} should be refused");
         }
     }

@@ -130,9 +130,18 @@ mod tests {
         let brand = BrandId::generate(1);
         assert!(OrgId::parse(brand.as_str()).is_none());
         assert!(BrandId::parse("br_").is_none());
-        assert!(BrandId::parse("br_01JF0000000000000000000000").is_none(), "uppercase");
-        assert!(BrandId::parse("br_0000000000000000000000000u").is_none(), "u is not Crockford");
-        assert!(BrandId::parse("br_80000000000000000000000000").is_none(), "overflows 128 bits");
+        assert!(
+            BrandId::parse("br_01JF0000000000000000000000").is_none(),
+            "uppercase"
+        );
+        assert!(
+            BrandId::parse("br_0000000000000000000000000u").is_none(),
+            "u is not Crockford"
+        );
+        assert!(
+            BrandId::parse("br_80000000000000000000000000").is_none(),
+            "overflows 128 bits"
+        );
         assert!(BrandId::parse("br_00000000000000000000000000").is_some());
     }
 }

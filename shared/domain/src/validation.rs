@@ -36,6 +36,14 @@ impl FieldErrors {
         }
     }
 
+    /// True when an error was already recorded for `field` or one of its elements
+    /// (`brandIds`, `brandIds[0]`), so a follow-up check does not report it twice.
+    pub fn mentions(&self, field: &str) -> bool {
+        self.0
+            .iter()
+            .any(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

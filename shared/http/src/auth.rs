@@ -29,8 +29,15 @@ const INVALID_CREDENTIAL: ApiError = ApiError::Unauthorized {
 /// Cost: a malformed credential is refused with no I/O; a well-formed API key costs one
 /// strongly consistent GetItem, plus one conditional write at most every 15 minutes per key
 /// to record `lastUsedAt`.
-pub async fn authenticate<S: CredentialStore>(store: &S, clock: &dyn Clock, req: &Request) -> Result<Principal, ApiError> {
-    let header = req.headers().get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
+pub async fn authenticate<S: CredentialStore>(
+    store: &S,
+    clock: &dyn Clock,
+    req: &Request,
+) -> Result<Principal, ApiError> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
     let credential = Credential::from_authorization_header(header).map_err(|e| match e {
         CredentialError::Missing => MISSING,
         CredentialError::Malformed => INVALID_CREDENTIAL,

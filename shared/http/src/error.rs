@@ -11,11 +11,23 @@ use serde::Serialize;
 #[derive(Debug)]
 pub enum ApiError {
     Validation(Vec<FieldError>),
-    BadRequest { code: &'static str, message: String },
-    Unauthorized { code: &'static str, message: &'static str },
-    Forbidden { code: &'static str, message: &'static str },
+    BadRequest {
+        code: &'static str,
+        message: String,
+    },
+    Unauthorized {
+        code: &'static str,
+        message: &'static str,
+    },
+    Forbidden {
+        code: &'static str,
+        message: &'static str,
+    },
     NotFound,
-    Conflict { code: &'static str, message: String },
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
     PayloadTooLarge,
     Internal(String),
 }
@@ -58,13 +70,25 @@ impl ApiError {
                 "The request has invalid fields.".into(),
                 Some(errors),
             ),
-            ApiError::BadRequest { code, message } | ApiError::Conflict { code, message } => (code, message.clone(), None),
-            ApiError::Unauthorized { code, message } | ApiError::Forbidden { code, message } => (code, (*message).into(), None),
+            ApiError::BadRequest { code, message } | ApiError::Conflict { code, message } => {
+                (code, message.clone(), None)
+            }
+            ApiError::Unauthorized { code, message } | ApiError::Forbidden { code, message } => {
+                (code, (*message).into(), None)
+            }
             ApiError::NotFound => ("not_found", "The resource does not exist.".into(), None),
-            ApiError::PayloadTooLarge => ("payload_too_large", "The request body is larger than 256 KiB.".into(), None),
+            ApiError::PayloadTooLarge => (
+                "payload_too_large",
+                "The request body is larger than 256 KiB.".into(),
+                None,
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(request_id, error = %detail, "internal error");
-                ("internal_error", "Something went wrong on our side.".into(), None)
+                (
+                    "internal_error",
+                    "Something went wrong on our side.".into(),
+                    None,
+                )
             }
         };
         let body = ErrorBody {

@@ -28,11 +28,14 @@ pub fn request_id(req: &Request) -> String {
 /// The matched route (`GET /v1/brands/{brandId}`): safe to log, unlike the raw path.
 pub(crate) fn route_key(req: &Request) -> String {
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
-        && let Some(key) = ctx.route_key.as_deref().filter(|k| !k.is_empty() && *k != "$default")
+        && let Some(key) = ctx
+            .route_key
+            .as_deref()
+            .filter(|k| !k.is_empty() && *k != "$default")
     {
         return key.to_string();
     }
-    format!("{} (unmatched route)", req.method())
+    format!("{} (route not reported)", req.method())
 }
 
 /// Parses a JSON object body into `T` (which should `deny_unknown_fields`). An empty body
@@ -47,11 +50,16 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest {
-        code: "invalid_json",
-        message: "The request body is not valid JSON.".into(),
-    })?;
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest {
+            code: "invalid_json",
+            message: "The request body is not valid JSON.".into(),
+        })?;
     if !value.is_object() {
         return Err(ApiError::BadRequest {
             code: "invalid_json",
@@ -76,9 +84,15 @@ fn field_error(path: &str, message: &str) -> FieldError {
         }
     };
     if message.starts_with("unknown field") {
+        // serde_path_to_error already ends the path with the unknown field's name.
         let name = quoted(message).unwrap_or_default();
+        let field = if path.ends_with(&name) {
+            path.to_string()
+        } else {
+            join(&name)
+        };
         FieldError {
-            field: join(&name),
+            field,
             message: "is not a known field".into(),
         }
     } else if message.starts_with("missing field") {
@@ -99,7 +113,11 @@ fn field_error(path: &str, message: &str) -> FieldError {
 
 /// A path parameter parsed into a typed id. A malformed id names nothing that exists, so
 /// it is a 404, answered without touching storage.
-pub fn path_id<T>(req: &Request, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, ApiError> {
+pub fn path_id<T>(
+    req: &Request,
+    name: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, ApiError> {
     req.path_parameters()
         .first(name)
         .and_then(parse)
@@ -108,7 +126,9 @@ pub fn path_id<T>(req: &Request, name: &str, parse: impl FnOnce(&str) -> Option<
 
 /// A query string parameter.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters().first(name).map(str::to_string)
+    req.query_string_parameters()
+        .first(name)
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -117,11 +137,20 @@ mod tests {
 
     #[test]
     fn serde_messages_become_field_errors() {
-        let e = field_error(".", "unknown field `admin`, expected one of `name`");
-        assert_eq!((e.field.as_str(), e.message.as_str()), ("admin", "is not a known field"));
+        let e = field_error("admin", "unknown field `admin`, expected one of `name`");
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("admin", "is not a known field")
+        );
         let e = field_error(".", "missing field `name`");
-        assert_eq!((e.field.as_str(), e.message.as_str()), ("name", "is required"));
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("name", "is required")
+        );
         let e = field_error("name", "invalid type: integer `5`, expected a string");
-        assert_eq!((e.field.as_str(), e.message.as_str()), ("name", "must be a string"));
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("name", "must be a string")
+        );
     }
 }

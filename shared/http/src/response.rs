@@ -26,15 +26,21 @@ pub(crate) fn finish(response: &mut Response<Body>, request_id: &str) {
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-request-id", id);
     }
-    if !matches!(response_body(response), Body::Empty) && !response.headers().contains_key(header::CONTENT_TYPE) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if !matches!(response_body(response), Body::Empty)
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     let headers = response.headers_mut();
     // API answers carry credentials' effects: never cache them anywhere.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 fn response_body(response: &Response<Body>) -> &Body {

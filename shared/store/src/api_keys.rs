@@ -98,7 +98,10 @@ fn record_from(item: &Item) -> Result<ApiKeyRecord, StoreError> {
 }
 
 fn update(table: &str, pk: String, sk: String) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
-    Update::builder().table_name(table).key(keys::PK, s(pk)).key(keys::SK, s(sk))
+    Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
 }
 
 fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
@@ -124,7 +127,9 @@ impl CredentialStore for DynamoStore {
             .send()
             .await
             .map_err(StoreError::backend)?;
-        let Some(item) = out.item else { return Ok(None) };
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
         let r = Reader(&item);
         Ok(Some(ApiKeyGrant {
             key_id: r.parsed("keyId", KeyId::parse)?,
@@ -137,7 +142,12 @@ impl CredentialStore for DynamoStore {
         }))
     }
 
-    async fn touch_api_key(&self, hash: &SecretHash, grant: &ApiKeyGrant, now: Timestamp) -> Result<(), StoreError> {
+    async fn touch_api_key(
+        &self,
+        hash: &SecretHash,
+        grant: &ApiKeyGrant,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let threshold = now.unix() - LAST_USED_WRITE_INTERVAL_SECS;
         let auth = build(
             update(&self.table, keys::api_key_auth(hash), keys::API_KEY_AUTH_SK.into())
@@ -148,11 +158,15 @@ impl CredentialStore for DynamoStore {
                 .build(),
         )?;
         let record = build(
-            update(&self.table, keys::tenant(&grant.org_id, grant.mode), keys::api_key_sk(&grant.key_id))
-                .update_expression("SET lastUsedAt = :now")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":now", ts(now))
-                .build(),
+            update(
+                &self.table,
+                keys::tenant(&grant.org_id, grant.mode),
+                keys::api_key_sk(&grant.key_id),
+            )
+            .update_expression("SET lastUsedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", ts(now))
+            .build(),
         )?;
         let result = self
             .client
@@ -171,7 +185,11 @@ impl CredentialStore for DynamoStore {
 }
 
 impl ApiKeyStore for DynamoStore {
-    async fn list_api_keys(&self, org: &OrgId, mode: Mode) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    async fn list_api_keys(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -190,7 +208,12 @@ impl ApiKeyStore for DynamoStore {
         Ok(out)
     }
 
-    async fn api_key(&self, org: &OrgId, mode: Mode, key: &KeyId) -> Result<Option<ApiKeyRecord>, StoreError> {
+    async fn api_key(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key: &KeyId,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -226,23 +249,36 @@ impl ApiKeyStore for DynamoStore {
         Ok(())
     }
 
-    async fn update_api_key_scope(&self, org: &OrgId, record: &ApiKeyRecord, change: &ScopeChange) -> Result<(), StoreError> {
+    async fn update_api_key_scope(
+        &self,
+        org: &OrgId,
+        record: &ApiKeyRecord,
+        change: &ScopeChange,
+    ) -> Result<(), StoreError> {
         let set = "SET allBrands = :all, brandIds = :ids";
         let listing = build(
-            update(&self.table, keys::tenant(org, record.mode), keys::api_key_sk(&record.id))
-                .update_expression(set)
-                .condition_expression("attribute_exists(pk) AND attribute_not_exists(revokedAt)")
-                .expression_attribute_values(":all", b(change.all_brands))
-                .expression_attribute_values(":ids", brand_list(&change.brand_ids))
-                .build(),
+            update(
+                &self.table,
+                keys::tenant(org, record.mode),
+                keys::api_key_sk(&record.id),
+            )
+            .update_expression(set)
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revokedAt)")
+            .expression_attribute_values(":all", b(change.all_brands))
+            .expression_attribute_values(":ids", brand_list(&change.brand_ids))
+            .build(),
         )?;
         let auth = build(
-            update(&self.table, keys::api_key_auth(&record.secret_hash), keys::API_KEY_AUTH_SK.into())
-                .update_expression(set)
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":all", b(change.all_brands))
-                .expression_attribute_values(":ids", brand_list(&change.brand_ids))
-                .build(),
+            update(
+                &self.table,
+                keys::api_key_auth(&record.secret_hash),
+                keys::API_KEY_AUTH_SK.into(),
+            )
+            .update_expression(set)
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":all", b(change.all_brands))
+            .expression_attribute_values(":ids", brand_list(&change.brand_ids))
+            .build(),
         )?;
         let result = self
             .client
@@ -258,13 +294,22 @@ impl ApiKeyStore for DynamoStore {
         }
     }
 
-    async fn revoke_api_key(&self, org: &OrgId, record: &ApiKeyRecord, now: Timestamp) -> Result<(), StoreError> {
+    async fn revoke_api_key(
+        &self,
+        org: &OrgId,
+        record: &ApiKeyRecord,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let listing = build(
-            update(&self.table, keys::tenant(org, record.mode), keys::api_key_sk(&record.id))
-                .update_expression("SET revokedAt = if_not_exists(revokedAt, :now)")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":now", ts(now))
-                .build(),
+            update(
+                &self.table,
+                keys::tenant(org, record.mode),
+                keys::api_key_sk(&record.id),
+            )
+            .update_expression("SET revokedAt = if_not_exists(revokedAt, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", ts(now))
+            .build(),
         )?;
         let auth = build(
             Delete::builder()

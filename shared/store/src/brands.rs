@@ -5,7 +5,9 @@ use crate::item::{Item, Reader, list, n, s, ts};
 use crate::{BrandStore, DynamoStore, StoreError, keys};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 use dispatch_domain::brand::{Brand, BrandName, Metadata, PortalOrigin, Slug, TicketPrefix};
 use dispatch_domain::{BrandId, Mode, OrgId, Timestamp};
 use std::collections::HashMap;
@@ -54,9 +56,13 @@ fn brand_item(mode: Mode, brand: &Brand) -> Item {
 }
 
 fn json_field(r: &Reader<'_>, name: &str) -> Result<Option<Metadata>, StoreError> {
-    let Some(raw) = r.opt_string(name)? else { return Ok(None) };
+    let Some(raw) = r.opt_string(name)? else {
+        return Ok(None);
+    };
     let value = serde_json::from_str(&raw).map_err(|_| StoreError::Corrupt(name.into()))?;
-    Metadata::parse(value).map(Some).map_err(|_| StoreError::Corrupt(name.into()))
+    Metadata::parse(value)
+        .map(Some)
+        .map_err(|_| StoreError::Corrupt(name.into()))
 }
 
 fn brand_from(item: &Item) -> Result<Brand, StoreError> {
@@ -67,7 +73,8 @@ fn brand_from(item: &Item) -> Result<Brand, StoreError> {
         org_id: r.parsed("orgId", OrgId::parse)?,
         name: BrandName::parse(&r.string("name")?).map_err(|_| corrupt("name"))?,
         slug: Slug::parse(&r.string("slug")?).map_err(|_| corrupt("slug"))?,
-        ticket_prefix: TicketPrefix::parse(&r.string("ticketPrefix")?).map_err(|_| corrupt("ticketPrefix"))?,
+        ticket_prefix: TicketPrefix::parse(&r.string("ticketPrefix")?)
+            .map_err(|_| corrupt("ticketPrefix"))?,
         next_ticket_number: r.u64("nextTicketNumber")?,
         ticket_count: r.u64("ticketCount")?,
         portal_origins: r
@@ -86,7 +93,13 @@ fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, Stor
     r.map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-fn slug_claim(table: &str, org: &OrgId, mode: Mode, slug: &Slug, brand: &BrandId) -> Result<TransactWriteItem, StoreError> {
+fn slug_claim(
+    table: &str,
+    org: &OrgId,
+    mode: Mode,
+    slug: &Slug,
+    brand: &BrandId,
+) -> Result<TransactWriteItem, StoreError> {
     let item: Item = [
         (keys::PK.into(), s(keys::tenant(org, mode))),
         (keys::SK.into(), s(keys::brand_slug_sk(slug.as_str()))),
@@ -104,7 +117,12 @@ fn slug_claim(table: &str, org: &OrgId, mode: Mode, slug: &Slug, brand: &BrandId
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-fn slug_release(table: &str, org: &OrgId, mode: Mode, slug: &Slug) -> Result<TransactWriteItem, StoreError> {
+fn slug_release(
+    table: &str,
+    org: &OrgId,
+    mode: Mode,
+    slug: &Slug,
+) -> Result<TransactWriteItem, StoreError> {
     let delete = build(
         Delete::builder()
             .table_name(table)
@@ -117,7 +135,10 @@ fn slug_release(table: &str, org: &OrgId, mode: Mode, slug: &Slug) -> Result<Tra
 
 /// A cancelled transaction whose failed condition was a uniqueness claim is a conflict;
 /// one whose failed condition was on the brand itself means it is gone.
-fn classify<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, R>, slug_index: Option<usize>) -> StoreError {
+fn classify<R: std::fmt::Debug>(
+    err: SdkError<TransactWriteItemsError, R>,
+    slug_index: Option<usize>,
+) -> StoreError {
     if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
         let failed: Vec<usize> = e
             .cancellation_reasons()
@@ -156,7 +177,12 @@ impl BrandStore for DynamoStore {
         Ok(out)
     }
 
-    async fn brand(&self, org: &OrgId, mode: Mode, brand: &BrandId) -> Result<Option<Brand>, StoreError> {
+    async fn brand(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> Result<Option<Brand>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -170,7 +196,12 @@ impl BrandStore for DynamoStore {
         out.item.as_ref().map(brand_from).transpose()
     }
 
-    async fn existing_brands(&self, org: &OrgId, mode: Mode, brands: &[BrandId]) -> Result<Vec<BrandId>, StoreError> {
+    async fn existing_brands(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brands: &[BrandId],
+    ) -> Result<Vec<BrandId>, StoreError> {
         let mut found = Vec::new();
         let mut unique: Vec<&BrandId> = brands.iter().collect();
         unique.sort();
@@ -201,7 +232,12 @@ impl BrandStore for DynamoStore {
                     .send()
                     .await
                     .map_err(StoreError::backend)?;
-                for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
                     found.push(Reader(&item).parsed("id", BrandId::parse)?);
                 }
                 request = out
@@ -235,21 +271,37 @@ impl BrandStore for DynamoStore {
         Ok(())
     }
 
-    async fn update_brand(&self, mode: Mode, current: &Brand, patch: &BrandPatch, now: Timestamp) -> Result<(), StoreError> {
-        let mut sets = vec!["updatedAt = :updatedAt".to_string()];
-        let mut values: HashMap<String, AttributeValue> = HashMap::from([(":updatedAt".to_string(), ts(now))]);
+    async fn update_brand(
+        &self,
+        mode: Mode,
+        current: &Brand,
+        patch: &BrandPatch,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Attribute names go through #placeholders: `name` is a DynamoDB reserved word.
+        let mut sets = vec!["#updatedAt = :updatedAt".to_string()];
+        let mut names = HashMap::from([("#updatedAt".to_string(), "updatedAt".to_string())]);
+        let mut values: HashMap<String, AttributeValue> =
+            HashMap::from([(":updatedAt".to_string(), ts(now))]);
         let mut field = |name: &str, value: Option<AttributeValue>| {
             if let Some(v) = value {
-                sets.push(format!("{name} = :{name}"));
+                sets.push(format!("#{name} = :{name}"));
+                names.insert(format!("#{name}"), name.to_string());
                 values.insert(format!(":{name}"), v);
             }
         };
         field("name", patch.name.as_ref().map(|v| s(v.as_str())));
         field("slug", patch.slug.as_ref().map(|v| s(v.as_str())));
-        field("ticketPrefix", patch.ticket_prefix.as_ref().map(|v| s(v.as_str())));
+        field(
+            "ticketPrefix",
+            patch.ticket_prefix.as_ref().map(|v| s(v.as_str())),
+        );
         field("metadata", patch.metadata.as_ref().map(json_attr));
         field("ticketSchema", patch.ticket_schema.as_ref().map(json_attr));
-        field("portalOrigins", patch.portal_origins.as_deref().map(origins_attr));
+        field(
+            "portalOrigins",
+            patch.portal_origins.as_deref().map(origins_attr),
+        );
 
         let update = build(
             Update::builder()
@@ -258,15 +310,27 @@ impl BrandStore for DynamoStore {
                 .key(keys::SK, s(keys::brand_sk(&current.id)))
                 .update_expression(format!("SET {}", sets.join(", ")))
                 .condition_expression("attribute_exists(pk)")
+                .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .build(),
         )?;
         let mut writes = vec![TransactWriteItem::builder().update(update).build()];
         let mut slug_index = None;
         if let Some(slug) = patch.slug.as_ref().filter(|s| **s != current.slug) {
-            writes.push(slug_release(&self.table, &current.org_id, mode, &current.slug)?);
+            writes.push(slug_release(
+                &self.table,
+                &current.org_id,
+                mode,
+                &current.slug,
+            )?);
             slug_index = Some(writes.len());
-            writes.push(slug_claim(&self.table, &current.org_id, mode, slug, &current.id)?);
+            writes.push(slug_claim(
+                &self.table,
+                &current.org_id,
+                mode,
+                slug,
+                &current.id,
+            )?);
         }
         self.client
             .transact_write_items()

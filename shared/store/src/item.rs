@@ -32,7 +32,9 @@ pub struct Reader<'a>(pub &'a Item);
 
 impl Reader<'_> {
     fn get(&self, name: &str) -> Option<&AttributeValue> {
-        self.0.get(name).filter(|v| !matches!(v, AttributeValue::Null(_)))
+        self.0
+            .get(name)
+            .filter(|v| !matches!(v, AttributeValue::Null(_)))
     }
 
     fn corrupt(name: &str) -> StoreError {
@@ -94,7 +96,11 @@ impl Reader<'_> {
     }
 
     /// Parses a string attribute with a domain parser.
-    pub fn parsed<T>(&self, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
+    pub fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, StoreError> {
         parse(&self.string(name)?).ok_or_else(|| Self::corrupt(name))
     }
 }

@@ -103,38 +103,103 @@ type StoreResult<T> = Result<T, StoreError>;
 /// Looking up credentials: the hot path of every authenticated request.
 pub trait CredentialStore: Send + Sync {
     /// One strongly consistent GetItem by the secret's hash.
-    fn api_key_grant(&self, hash: &SecretHash) -> impl Future<Output = StoreResult<Option<ApiKeyGrant>>> + Send;
+    fn api_key_grant(
+        &self,
+        hash: &SecretHash,
+    ) -> impl Future<Output = StoreResult<Option<ApiKeyGrant>>> + Send;
 
     /// Records use of a key, at most once per interval (conditional, so concurrent
     /// requests write once). Best effort: callers ignore failures.
-    fn touch_api_key(&self, hash: &SecretHash, grant: &ApiKeyGrant, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
+    fn touch_api_key(
+        &self,
+        hash: &SecretHash,
+        grant: &ApiKeyGrant,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Organizations, their owners and their first keys.
 pub trait OrgStore: Send + Sync {
-    fn organization(&self, org: &OrgId) -> impl Future<Output = StoreResult<Option<Organization>>> + Send;
-    fn create_organization(&self, new: &NewOrganization) -> impl Future<Output = StoreResult<()>> + Send;
+    fn organization(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = StoreResult<Option<Organization>>> + Send;
+    fn create_organization(
+        &self,
+        new: &NewOrganization,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// API key management within one organization and mode.
 pub trait ApiKeyStore: Send + Sync {
-    fn list_api_keys(&self, org: &OrgId, mode: Mode) -> impl Future<Output = StoreResult<Vec<ApiKeyRecord>>> + Send;
-    fn api_key(&self, org: &OrgId, mode: Mode, key: &KeyId) -> impl Future<Output = StoreResult<Option<ApiKeyRecord>>> + Send;
+    fn list_api_keys(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+    ) -> impl Future<Output = StoreResult<Vec<ApiKeyRecord>>> + Send;
+    fn api_key(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key: &KeyId,
+    ) -> impl Future<Output = StoreResult<Option<ApiKeyRecord>>> + Send;
     /// Writes the listing record and the authorization item in one transaction.
-    fn create_api_key(&self, org: &OrgId, record: &ApiKeyRecord) -> impl Future<Output = StoreResult<()>> + Send;
-    fn update_api_key_scope(&self, org: &OrgId, record: &ApiKeyRecord, change: &ScopeChange) -> impl Future<Output = StoreResult<()>> + Send;
+    fn create_api_key(
+        &self,
+        org: &OrgId,
+        record: &ApiKeyRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn update_api_key_scope(
+        &self,
+        org: &OrgId,
+        record: &ApiKeyRecord,
+        change: &ScopeChange,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Marks the record revoked and deletes the authorization item, atomically.
-    fn revoke_api_key(&self, org: &OrgId, record: &ApiKeyRecord, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
+    fn revoke_api_key(
+        &self,
+        org: &OrgId,
+        record: &ApiKeyRecord,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Brands within one organization and mode.
 pub trait BrandStore: Send + Sync {
-    fn list_brands(&self, org: &OrgId, mode: Mode) -> impl Future<Output = StoreResult<Vec<Brand>>> + Send;
-    fn brand(&self, org: &OrgId, mode: Mode, brand: &BrandId) -> impl Future<Output = StoreResult<Option<Brand>>> + Send;
+    fn list_brands(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+    ) -> impl Future<Output = StoreResult<Vec<Brand>>> + Send;
+    fn brand(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<Option<Brand>>> + Send;
     /// Which of `brands` exist (strongly consistent).
-    fn existing_brands(&self, org: &OrgId, mode: Mode, brands: &[BrandId]) -> impl Future<Output = StoreResult<Vec<BrandId>>> + Send;
+    fn existing_brands(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brands: &[BrandId],
+    ) -> impl Future<Output = StoreResult<Vec<BrandId>>> + Send;
     /// Fails with `Conflict("slug")` when the slug is taken in this org and mode.
-    fn create_brand(&self, mode: Mode, brand: &Brand) -> impl Future<Output = StoreResult<()>> + Send;
-    fn update_brand(&self, mode: Mode, current: &Brand, patch: &BrandPatch, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
-    fn delete_brand(&self, mode: Mode, brand: &Brand) -> impl Future<Output = StoreResult<()>> + Send;
+    fn create_brand(
+        &self,
+        mode: Mode,
+        brand: &Brand,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn update_brand(
+        &self,
+        mode: Mode,
+        current: &Brand,
+        patch: &BrandPatch,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_brand(
+        &self,
+        mode: Mode,
+        brand: &Brand,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

@@ -31,7 +31,9 @@ fn put(table: &str, item: Item, condition_new: bool) -> Result<TransactWriteItem
     if condition_new {
         put = put.condition_expression("attribute_not_exists(pk)");
     }
-    let put = put.build().map_err(|e| StoreError::Backend(e.to_string()))?;
+    let put = put
+        .build()
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -47,7 +49,9 @@ impl OrgStore for DynamoStore {
             .send()
             .await
             .map_err(StoreError::backend)?;
-        let Some(item) = out.item else { return Ok(None) };
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
         let r = Reader(&item);
         Ok(Some(Organization {
             id: r.parsed("id", OrgId::parse)?,

@@ -1,0 +1,64 @@
+# Shared by scripts/dev and scripts/test. Source it; do not run it.
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+export PATH="$venv/bin:$PATH"
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts moto's server (DynamoDB, S3 and SESv2 on one port) in its own process group and
+# waits until it answers. Sets MOTO_PID.
+start_emulator() {
+  local port="$1" log="$2"
+  setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "moto did not start; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# Kills a process group started with setsid, if it is still there.
+stop_group() {
+  local pid="${1:-}"
+  [[ -n "$pid" ]] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    kill -0 -- "-$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+# The environment every function, tool and test sees locally: the same variables the
+# template sets, plus the emulator endpoint and dummy credentials.
+write_env() {
+  local port="$1" file="$2"
+  cat >"$file" <<ENV
+AWS_REGION=us-east-1
+AWS_DEFAULT_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_ENDPOINT_URL=http://127.0.0.1:$port
+TABLE_NAME=dispatch-local
+BUCKET_NAME=dispatch-local-attachments
+SENDER_ADDRESS=no-reply@dispatch.local
+STAGE=local
+RUST_LOG=info
+ENV
+}
+
+load_env() {
+  set -a
+  # shellcheck disable=SC1090
+  source "$1"
+  set +a
+}

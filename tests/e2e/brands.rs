@@ -1,0 +1,288 @@
+use crate::helpers::TestApp;
+use dispatch_domain::Mode;
+use serde_json::json;
+
+#[tokio::test]
+async fn brand_lifecycle_create_get_list_update_delete() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let created = app
+        .post(
+            "/v1/brands",
+            &tenant.key,
+            json!({
+                "name": "Acme Billing",
+                "ticketPrefix": "BILL",
+                "ticketNumberStart": 5000,
+                "metadata": {"tier": "gold"},
+                "portalOrigins": ["https://help.acme.test"]
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let b = &created.body;
+    let id = b["id"].as_str().unwrap();
+    assert!(id.starts_with("br_"));
+    assert_eq!(b["slug"], "acme-billing");
+    assert_eq!(b["ticketPrefix"], "BILL");
+    assert_eq!(b["nextTicketNumber"], 5000);
+    assert_eq!(b["metadata"], json!({"tier": "gold"}));
+    assert_eq!(b["portalOrigins"], json!(["https://help.acme.test"]));
+    assert_eq!(b["accountId"], tenant.org_id.as_str());
+
+    let got = app.get(&format!("/v1/brands/{id}"), &tenant.key).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(&got.body, b);
+
+    let list = app.get("/v1/brands", &tenant.key).await;
+    assert!(list.body.is_array(), "a bare array, as the SDK expects");
+    assert_eq!(list.body.as_array().unwrap().len(), 2);
+
+    let updated = app
+        .patch(
+            &format!("/v1/brands/{id}"),
+            &tenant.key,
+            json!({"name": "Acme Invoices", "slug": "invoices", "portalOrigins": []}),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(updated.body["name"], "Acme Invoices");
+    assert_eq!(updated.body["slug"], "invoices");
+    assert_eq!(
+        updated.body["ticketPrefix"], "BILL",
+        "fields not sent stay as they were"
+    );
+    assert_eq!(updated.body["portalOrigins"], json!([]));
+    assert_eq!(
+        app.get(&format!("/v1/brands/{id}"), &tenant.key).await.body,
+        updated.body
+    );
+
+    let preview = app.delete(&format!("/v1/brands/{id}"), &tenant.key).await;
+    assert_eq!(preview.status, 200);
+    assert_eq!(preview.body["ticketCount"], 0);
+    assert_eq!(
+        app.get(&format!("/v1/brands/{id}"), &tenant.key)
+            .await
+            .status,
+        200,
+        "a preview deletes nothing"
+    );
+
+    let deleted = app
+        .delete(&format!("/v1/brands/{id}?confirm=true"), &tenant.key)
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(
+        app.get(&format!("/v1/brands/{id}"), &tenant.key)
+            .await
+            .status,
+        404
+    );
+
+    // The slug is free again.
+    let again = app
+        .post(
+            "/v1/brands",
+            &tenant.key,
+            json!({"name": "Again", "slug": "invoices"}),
+        )
+        .await;
+    assert_eq!(again.status, 201);
+}
+
+#[tokio::test]
+async fn slugs_are_unique_per_organization_and_mode() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    // The bootstrap brand is "Acme Support" → "acme-support".
+    let dup = app
+        .post("/v1/brands", &tenant.key, json!({"name": "Acme Support"}))
+        .await;
+    assert_eq!(dup.status, 409);
+    assert_eq!(dup.body["code"], "slug_taken");
+
+    let other = app.create_brand(&tenant.key, "Other").await;
+    let rename = app
+        .patch(
+            &format!("/v1/brands/{other}"),
+            &tenant.key,
+            json!({"slug": "acme-support"}),
+        )
+        .await;
+    assert_eq!(rename.status, 409);
+    assert_eq!(
+        app.get(&format!("/v1/brands/{other}"), &tenant.key)
+            .await
+            .body["slug"],
+        "other",
+        "nothing changed"
+    );
+
+    // Same slug in the other mode of the same org, and in another org: fine.
+    let live = app.key_in_mode(&tenant, Mode::Live).await;
+    assert_eq!(
+        app.post("/v1/brands", &live, json!({"name": "Acme Support"}))
+            .await
+            .status,
+        201
+    );
+    let stranger = app.tenant(Mode::Test).await;
+    assert_eq!(
+        app.post("/v1/brands", &stranger.key, json!({"name": "Other"}))
+            .await
+            .status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn another_organizations_or_modes_brand_is_404_for_every_route() {
+    let app = TestApp::new().await;
+    let owner = app.tenant(Mode::Test).await;
+    let stranger = app.tenant(Mode::Test).await;
+    let live_same_org = app.key_in_mode(&owner, Mode::Live).await;
+    let brand = owner.brand_id.as_str();
+    for key in [stranger.key.as_str(), live_same_org.as_str()] {
+        assert_eq!(
+            app.get(&format!("/v1/brands/{brand}"), key).await.status,
+            404
+        );
+        assert_eq!(
+            app.patch(
+                &format!("/v1/brands/{brand}"),
+                key,
+                json!({"name": "pwned"})
+            )
+            .await
+            .status,
+            404
+        );
+        assert_eq!(
+            app.delete(&format!("/v1/brands/{brand}"), key).await.status,
+            404
+        );
+        assert_eq!(
+            app.delete(&format!("/v1/brands/{brand}?confirm=true"), key)
+                .await
+                .status,
+            404
+        );
+        let list = app.get("/v1/brands", key).await;
+        assert!(!list.body.to_string().contains(brand));
+    }
+    let still = app.get(&format!("/v1/brands/{brand}"), &owner.key).await;
+    assert_eq!(still.status, 200);
+    assert_eq!(still.body["name"], "Acme Support");
+}
+
+#[tokio::test]
+async fn test_mode_data_is_invisible_to_live_keys_of_the_same_org() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let live = app.key_in_mode(&tenant, Mode::Live).await;
+    assert_eq!(app.get("/v1/brands", &live).await.body, json!([]));
+    let live_brand = app.create_brand(&live, "Live Only").await;
+    let test_list = app.get("/v1/brands", &tenant.key).await;
+    assert!(!test_list.body.to_string().contains(&live_brand));
+}
+
+#[tokio::test]
+async fn malformed_brand_ids_are_404_without_a_table_read() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    app.get("/v1/accounts/me", &tenant.key).await;
+    app.take_ops();
+    for bad in [
+        "nope",
+        "br_",
+        "br_zzzzzzzzzzzzzzzzzzzzzzzzzz",
+        "org_00000000000000000000000000",
+    ] {
+        let res = app.get(&format!("/v1/brands/{bad}"), &tenant.key).await;
+        assert_eq!(res.status, 404, "{bad}");
+        assert_eq!(res.body["code"], "not_found");
+        assert_eq!(
+            app.take_ops().0,
+            ["GetItem"],
+            "{bad}: only the credential was read"
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_brand_input_is_400_and_writes_nothing() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let before = app.get("/v1/brands", &tenant.key).await.body;
+    let cases = [
+        (json!({}), vec!["name"]),
+        (json!({"name": ""}), vec!["name"]),
+        (json!({"name": "x".repeat(101)}), vec!["name"]),
+        (json!({"name": "A", "slug": "Not A Slug"}), vec!["slug"]),
+        (
+            json!({"name": "A", "ticketPrefix": "lower"}),
+            vec!["ticketPrefix"],
+        ),
+        (
+            json!({"name": "A", "ticketNumberStart": 0}),
+            vec!["ticketNumberStart"],
+        ),
+        (
+            json!({"name": "A", "ticketNumberStart": "1"}),
+            vec!["ticketNumberStart"],
+        ),
+        (json!({"name": "A", "metadata": [1]}), vec!["metadata"]),
+        (
+            json!({"name": "A", "portalOrigins": ["http://evil.test"]}),
+            vec!["portalOrigins"],
+        ),
+        (
+            json!({"name": "A", "portalOrigins": ["*"]}),
+            vec!["portalOrigins"],
+        ),
+        (
+            json!({"name": "A", "nextTicketNumber": 1}),
+            vec!["nextTicketNumber"],
+        ),
+        (
+            json!({"name": "", "slug": "-", "ticketPrefix": "x"}),
+            vec!["name", "slug", "ticketPrefix"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let res = app.post("/v1/brands", &tenant.key, body.clone()).await;
+        assert_eq!(res.status, 400, "{body}: {:?}", res.body);
+        assert_eq!(res.error_fields(), fields, "{body}");
+    }
+    let brand = format!("/v1/brands/{}", tenant.brand_id);
+    for body in [
+        json!({"name": ""}),
+        json!({"id": "br_x"}),
+        json!({"ticketNumberStart": 5}),
+    ] {
+        let res = app.patch(&brand, &tenant.key, body.clone()).await;
+        assert_eq!(res.status, 400, "{body}");
+    }
+    let bad_confirm = app
+        .delete(&format!("{brand}?confirm=yes"), &tenant.key)
+        .await;
+    assert_eq!(bad_confirm.status, 400);
+    assert_eq!(
+        app.get("/v1/brands", &tenant.key).await.body,
+        before,
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let huge = json!({"name": "A", "metadata": {"blob": "x".repeat(300 * 1024)}}).to_string();
+    let res = app
+        .send("POST", "/v1/brands", Some(&tenant.key), Some(huge))
+        .await;
+    assert_eq!(res.status, 413);
+    assert_eq!(res.body["code"], "payload_too_large");
+}

@@ -1,0 +1,144 @@
+//! The routes in template.yaml, the local router map, the function binaries and the events
+//! must cover each other exactly: a route added in one place and not the others fails here.
+
+use crate::helpers::{Route, TestApp, router_routes, workspace_root};
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+
+/// (method, path, binary) of every HttpApi event of every function in template.yaml.
+fn template_routes() -> BTreeSet<Route> {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let template: Value = serde_yaml::from_str(&text).unwrap();
+    let mut routes = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name:?} has no Metadata.BuildProperties.Binary"));
+        let events = resource["Properties"]["Events"].as_mapping().unwrap();
+        for event in events.values() {
+            assert_eq!(
+                event["Type"].as_str(),
+                Some("HttpApi"),
+                "{name:?}: only HttpApi events are expected"
+            );
+            routes.insert(Route {
+                method: event["Properties"]["Method"].as_str().unwrap().to_string(),
+                path: event["Properties"]["Path"].as_str().unwrap().to_string(),
+                function: binary.to_string(),
+            });
+        }
+    }
+    routes
+}
+
+/// Every `src/bin/*.rs` under `functions/`.
+fn function_binaries() -> BTreeSet<String> {
+    let mut bins = BTreeSet::new();
+    for package in std::fs::read_dir(workspace_root().join("functions")).unwrap() {
+        let bin_dir = package.unwrap().path().join("src/bin");
+        for file in std::fs::read_dir(bin_dir).unwrap() {
+            let path = file.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                bins.insert(path.file_stem().unwrap().to_string_lossy().to_string());
+            }
+        }
+    }
+    bins
+}
+
+/// (method, path, file stem) of every event in events/.
+fn event_routes() -> BTreeSet<Route> {
+    let mut routes = BTreeSet::new();
+    for file in std::fs::read_dir(workspace_root().join("events")).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            event["version"],
+            "2.0",
+            "{}: events must be HTTP API payload v2",
+            path.display()
+        );
+        let route_key = event["routeKey"].as_str().unwrap();
+        assert_eq!(
+            event["requestContext"]["routeKey"].as_str(),
+            Some(route_key),
+            "{}",
+            path.display()
+        );
+        let (method, route_path) = route_key.split_once(' ').unwrap();
+        routes.insert(Route {
+            method: method.to_string(),
+            path: route_path.to_string(),
+            function: path.file_stem().unwrap().to_string_lossy().to_string(),
+        });
+    }
+    routes
+}
+
+#[test]
+fn template_and_router_map_declare_the_same_routes() {
+    let router: BTreeSet<Route> = router_routes().into_iter().collect();
+    assert_eq!(
+        template_routes(),
+        router,
+        "template.yaml routes differ from [workspace.metadata.lambda.watch.router]"
+    );
+}
+
+#[test]
+fn every_routed_function_has_a_binary_and_every_binary_a_route() {
+    let routed: BTreeSet<String> = router_routes().into_iter().map(|r| r.function).collect();
+    assert_eq!(function_binaries(), routed);
+}
+
+#[test]
+fn every_route_has_exactly_one_event() {
+    let router: BTreeSet<Route> = router_routes().into_iter().collect();
+    assert_eq!(
+        event_routes(),
+        router,
+        "events/*.json must match the routes one to one"
+    );
+}
+
+#[test]
+fn one_function_per_route() {
+    let routes = router_routes();
+    let functions: BTreeSet<&str> = routes.iter().map(|r| r.function.as_str()).collect();
+    assert_eq!(
+        functions.len(),
+        routes.len(),
+        "a function serves more than one route"
+    );
+}
+
+/// Every route is wired into the test harness, and every route but health refuses a
+/// request without a credential.
+#[tokio::test]
+async fn every_route_is_wired_and_only_health_is_public() {
+    let app = TestApp::new().await;
+    for route in router_routes() {
+        let path = route
+            .path
+            .replace("{brandId}", "br_00000000000000000000000000")
+            .replace("{keyId}", "key_00000000000000000000000000");
+        let res = app.send(&route.method, &path, None, None).await;
+        if route.function == "health" {
+            assert_eq!(res.status, 200);
+        } else {
+            assert_eq!(
+                res.status, 401,
+                "{} {} answered without a credential",
+                route.method, route.path
+            );
+            assert_eq!(res.body["code"], "authentication_required");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Every function's real binary, given its event from events/ through the Lambda Runtime
+//! API, against the emulator.
+
+use crate::helpers::{TestApp, workspace_root};
+use crate::runtime_api::{Outcome, invoke};
+use dispatch_domain::Mode;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_function_binary_answers_its_event() {
+    let app = TestApp::new().await;
+    let bin_dir = workspace_root().join("target/debug");
+    let mut events: Vec<_> = std::fs::read_dir(workspace_root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    events.sort();
+    assert!(!events.is_empty());
+    for path in events {
+        let function = path.file_stem().unwrap().to_string_lossy().to_string();
+        let tenant = app.tenant(Mode::Test).await;
+        let second_key = app.create_key(&tenant.key, json!({"name": "second"})).await;
+        let event = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("{{API_KEY}}", &tenant.key)
+            .replace("{{BRAND_ID}}", tenant.brand_id.as_str())
+            .replace("{{KEY_ID}}", second_key["id"].as_str().unwrap());
+        match invoke(&bin_dir.join(&function), event).await {
+            Outcome::Response(response) => {
+                let status = response["statusCode"].as_u64().unwrap_or(0);
+                assert!(
+                    (200..300).contains(&status),
+                    "{function} answered {response}"
+                );
+                let headers = &response["headers"];
+                assert!(
+                    headers["x-request-id"].is_string(),
+                    "{function}: no X-Request-Id in {response}"
+                );
+            }
+            Outcome::Error(e) => panic!("{function} reported an invocation error: {e}"),
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! What lands in the table.
+
+use crate::helpers::TestApp;
+use dispatch_auth::SecretHash;
+use dispatch_domain::Mode;
+use serde_json::json;
+
+#[tokio::test]
+async fn no_secret_is_stored_in_clear() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let created = app.create_key(&tenant.key, json!({"name": "stored"})).await;
+    let secret = created["secret"].as_str().unwrap();
+    // Neither secret, nor its random body without the prefix, appears in any item.
+    for needle in [secret, &secret[8..], tenant.key.as_str(), &tenant.key[8..]] {
+        assert!(
+            app.raw_items_containing(needle).await.is_empty(),
+            "a secret is stored in clear"
+        );
+    }
+    // What is stored is its SHA-256.
+    let hash = SecretHash::of(secret).to_hex();
+    assert_eq!(
+        app.raw_items_containing(&hash).await.len(),
+        2,
+        "the auth item and the listing record"
+    );
+}
+
+#[tokio::test]
+async fn tenant_items_are_keyed_by_organization_and_mode() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Live).await;
+    let items = app.raw_items_containing(tenant.brand_id.as_str()).await;
+    assert!(!items.is_empty());
+    let pk = format!("ORG#{}#live", tenant.org_id);
+    assert!(
+        items.iter().all(|i| i.contains(&pk)),
+        "brand items live under {pk}: {items:?}"
+    );
+}
