@@ -97,7 +97,7 @@ impl ApiError {
             errors,
             request_id,
         };
-        let text = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+        let text = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()) + "\n";
         let mut response = Response::new(Body::from(text));
         *response.status_mut() = status;
         if status == StatusCode::UNAUTHORIZED {

@@ -8,6 +8,8 @@ use serde::Serialize;
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Reply {
     let text = serde_json::to_string(body).map_err(|e| crate::ApiError::Internal(e.to_string()))?;
+    // A trailing newline keeps terminals and line-based tools (curl, logs) tidy.
+    let text = text + "\n";
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = status;
     Ok(response)
