@@ -1,6 +1,7 @@
 //! Bearer credentials, told apart by prefix before any I/O.
 
 use crate::api_key::ApiKeySecret;
+use crate::token::{OpaqueToken, TokenKind};
 
 /// Why a credential was refused before it reached storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -17,7 +18,7 @@ pub enum Credential {
     /// `sk_live_…` / `sk_test_…`: a server's API key.
     ApiKey(ApiKeySecret),
     /// `sess_…`: a dashboard session (accepted as Bearer for non-browser clients).
-    Session(String),
+    Session(OpaqueToken),
     /// `pt_…`: a portal token, verified by signature.
     Portal(String),
 }
@@ -47,23 +48,13 @@ impl Credential {
         }
         if token.starts_with("sk_") {
             ApiKeySecret::parse(token).map(Credential::ApiKey)
-        } else if let Some(rest) = token.strip_prefix("sess_") {
-            opaque(rest).map(|()| Credential::Session(token.to_string()))
+        } else if token.starts_with("sess_") {
+            OpaqueToken::parse(TokenKind::Session, token).map(Credential::Session)
         } else if token.starts_with("pt_") {
             Ok(Credential::Portal(token.to_string()))
         } else {
             Err(CredentialError::Malformed)
         }
-    }
-}
-
-/// Opaque random tokens (`sess_`, `ml_`, `pml_`): 32–64 base62 characters.
-fn opaque(body: &str) -> Result<(), CredentialError> {
-    let ok = (32..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(CredentialError::Malformed)
     }
 }
 
@@ -81,9 +72,9 @@ mod tests {
             Ok(Credential::ApiKey(key))
         );
 
-        let session = format!("sess_{}", "a".repeat(32));
+        let session = OpaqueToken::generate(TokenKind::Session);
         assert_eq!(
-            Credential::parse(&session),
+            Credential::parse(session.expose()),
             Ok(Credential::Session(session.clone()))
         );
         assert!(matches!(

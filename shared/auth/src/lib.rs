@@ -12,12 +12,17 @@
 pub mod api_key;
 pub mod checksum;
 pub mod credential;
+pub mod csrf;
 pub mod grant;
 pub mod hash;
 pub mod principal;
+pub mod session;
+pub mod token;
 
 pub use api_key::ApiKeySecret;
 pub use credential::{Credential, CredentialError};
 pub use grant::{ApiKeyGrant, AuthError};
 pub use hash::{SecretHash, constant_time_eq};
 pub use principal::{Actor, BrandScope, Principal, Role};
+pub use session::SessionGrant;
+pub use token::{OpaqueToken, TokenKind};

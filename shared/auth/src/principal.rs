@@ -1,6 +1,6 @@
 //! Who is calling, and the authorization decisions that follow from it.
 
-use dispatch_domain::{BrandId, KeyId, Mode, OrgId};
+use dispatch_domain::{AccountId, BrandId, KeyId, MemberId, Mode, OrgId, SessionId};
 use serde::{Deserialize, Serialize};
 
 /// A member's role in an organization. API keys act with `Admin` rights.
@@ -44,6 +44,11 @@ pub enum BrandScope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     ApiKey(KeyId),
+    Session {
+        session_id: SessionId,
+        member_id: MemberId,
+        account_id: AccountId,
+    },
 }
 
 /// The authenticated caller: one organization, one mode.
@@ -70,6 +75,23 @@ impl Principal {
     /// a brand-scoped key must not be able to widen its own reach.
     pub fn is_org_wide(&self) -> bool {
         self.scope == BrandScope::All
+    }
+
+    /// The session behind the request, if it is a dashboard session.
+    pub fn session(&self) -> Option<(&SessionId, &MemberId, &AccountId)> {
+        match &self.actor {
+            Actor::Session {
+                session_id,
+                member_id,
+                account_id,
+            } => Some((session_id, member_id, account_id)),
+            Actor::ApiKey(_) => None,
+        }
+    }
+
+    /// Owners and admins manage members (from a dashboard session).
+    pub fn can_manage_members(&self) -> bool {
+        matches!(self.role, Role::Owner | Role::Admin)
     }
 
     /// Owners and admins manage API keys, with an org-wide credential.

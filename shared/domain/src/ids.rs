@@ -100,6 +100,10 @@ prefixed_id!(
     /// A brand (workspace) inside an organization and mode.
     BrandId, "br"
 );
+prefixed_id!(
+    /// A dashboard session's public identifier (never its token).
+    SessionId, "ses"
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,6 @@ pub mod validation;
 
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
-pub use ids::{AccountId, BrandId, KeyId, MemberId, OrgId};
+pub use ids::{AccountId, BrandId, KeyId, MemberId, OrgId, SessionId};
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

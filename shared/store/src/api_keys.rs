@@ -2,7 +2,7 @@
 //! secret's hash, written and changed together in transactions.
 
 use crate::item::{Item, Reader, b, list, n, s, ts};
-use crate::{ApiKeyStore, CredentialStore, DynamoStore, StoreError, keys};
+use crate::{ApiKeyStore, CredentialStore, DynamoStore, StoreError, keys, tx};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
@@ -104,10 +104,6 @@ fn update(table: &str, pk: String, sk: String) -> aws_sdk_dynamodb::types::build
         .key(keys::SK, s(sk))
 }
 
-fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Backend(e.to_string()))
-}
-
 fn is_cancelled<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
     matches!(
         err.as_service_error(),
@@ -149,7 +145,7 @@ impl CredentialStore for DynamoStore {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let threshold = now.unix() - LAST_USED_WRITE_INTERVAL_SECS;
-        let auth = build(
+        let auth = tx::build(
             update(&self.table, keys::api_key_auth(hash), keys::API_KEY_AUTH_SK.into())
                 .update_expression("SET lastUsedAt = :now")
                 .condition_expression("attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :threshold)")
@@ -157,7 +153,7 @@ impl CredentialStore for DynamoStore {
                 .expression_attribute_values(":threshold", n(threshold))
                 .build(),
         )?;
-        let record = build(
+        let record = tx::build(
             update(
                 &self.table,
                 keys::tenant(&grant.org_id, grant.mode),
@@ -230,7 +226,7 @@ impl ApiKeyStore for DynamoStore {
     async fn create_api_key(&self, org: &OrgId, record: &ApiKeyRecord) -> Result<(), StoreError> {
         let (record_item, auth_item) = items(org, record);
         let put = |item: Item| {
-            build(
+            tx::build(
                 aws_sdk_dynamodb::types::Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
@@ -256,7 +252,7 @@ impl ApiKeyStore for DynamoStore {
         change: &ScopeChange,
     ) -> Result<(), StoreError> {
         let set = "SET allBrands = :all, brandIds = :ids";
-        let listing = build(
+        let listing = tx::build(
             update(
                 &self.table,
                 keys::tenant(org, record.mode),
@@ -268,7 +264,7 @@ impl ApiKeyStore for DynamoStore {
             .expression_attribute_values(":ids", brand_list(&change.brand_ids))
             .build(),
         )?;
-        let auth = build(
+        let auth = tx::build(
             update(
                 &self.table,
                 keys::api_key_auth(&record.secret_hash),
@@ -300,7 +296,7 @@ impl ApiKeyStore for DynamoStore {
         record: &ApiKeyRecord,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let listing = build(
+        let listing = tx::build(
             update(
                 &self.table,
                 keys::tenant(org, record.mode),
@@ -311,7 +307,7 @@ impl ApiKeyStore for DynamoStore {
             .expression_attribute_values(":now", ts(now))
             .build(),
         )?;
-        let auth = build(
+        let auth = tx::build(
             Delete::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::api_key_auth(&record.secret_hash)))

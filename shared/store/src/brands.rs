@@ -2,9 +2,7 @@
 //! under concurrent creates.
 
 use crate::item::{Item, Reader, list, n, s, ts};
-use crate::{BrandStore, DynamoStore, StoreError, keys};
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use crate::{BrandStore, DynamoStore, StoreError, keys, tx};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
@@ -89,10 +87,6 @@ fn brand_from(item: &Item) -> Result<Brand, StoreError> {
     })
 }
 
-fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Backend(e.to_string()))
-}
-
 fn slug_claim(
     table: &str,
     org: &OrgId,
@@ -107,7 +101,7 @@ fn slug_claim(
         ("brandId".into(), s(brand.as_str())),
     ]
     .into();
-    let put = build(
+    let put = tx::build(
         Put::builder()
             .table_name(table)
             .set_item(Some(item))
@@ -123,7 +117,7 @@ fn slug_release(
     mode: Mode,
     slug: &Slug,
 ) -> Result<TransactWriteItem, StoreError> {
-    let delete = build(
+    let delete = tx::build(
         Delete::builder()
             .table_name(table)
             .key(keys::PK, s(keys::tenant(org, mode)))
@@ -131,30 +125,6 @@ fn slug_release(
             .build(),
     )?;
     Ok(TransactWriteItem::builder().delete(delete).build())
-}
-
-/// A cancelled transaction whose failed condition was a uniqueness claim is a conflict;
-/// one whose failed condition was on the brand itself means it is gone.
-fn classify<R: std::fmt::Debug>(
-    err: SdkError<TransactWriteItemsError, R>,
-    slug_index: Option<usize>,
-) -> StoreError {
-    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-        let failed: Vec<usize> = e
-            .cancellation_reasons()
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-            .map(|(i, _)| i)
-            .collect();
-        if slug_index.is_some_and(|i| failed.contains(&i)) {
-            return StoreError::Conflict("slug");
-        }
-        if !failed.is_empty() {
-            return StoreError::NotFound;
-        }
-    }
-    StoreError::backend(err)
 }
 
 impl BrandStore for DynamoStore {
@@ -216,7 +186,7 @@ impl BrandStore for DynamoStore {
                     ])
                 })
                 .collect();
-            let mut request = Some(build(
+            let mut request = Some(tx::build(
                 KeysAndAttributes::builder()
                     .set_keys(Some(key_list))
                     .projection_expression("id")
@@ -251,7 +221,7 @@ impl BrandStore for DynamoStore {
     }
 
     async fn create_brand(&self, mode: Mode, brand: &Brand) -> Result<(), StoreError> {
-        let put = build(
+        let put = tx::build(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(brand_item(mode, brand)))
@@ -267,7 +237,7 @@ impl BrandStore for DynamoStore {
             .set_transact_items(Some(writes))
             .send()
             .await
-            .map_err(|e| classify(e, Some(1)))?;
+            .map_err(|e| tx::classify(e, &[1], "slug"))?;
         Ok(())
     }
 
@@ -303,7 +273,7 @@ impl BrandStore for DynamoStore {
             patch.portal_origins.as_deref().map(origins_attr),
         );
 
-        let update = build(
+        let update = tx::build(
             Update::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::tenant(&current.org_id, mode)))
@@ -337,12 +307,12 @@ impl BrandStore for DynamoStore {
             .set_transact_items(Some(writes))
             .send()
             .await
-            .map_err(|e| classify(e, slug_index))?;
+            .map_err(|e| tx::classify(e, slug_index.as_slice(), "slug"))?;
         Ok(())
     }
 
     async fn delete_brand(&self, mode: Mode, brand: &Brand) -> Result<(), StoreError> {
-        let delete = build(
+        let delete = tx::build(
             Delete::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::tenant(&brand.org_id, mode)))
@@ -359,7 +329,7 @@ impl BrandStore for DynamoStore {
             .set_transact_items(Some(writes))
             .send()
             .await
-            .map_err(|e| classify(e, None))?;
+            .map_err(|e| tx::classify(e, &[], "slug"))?;
         Ok(())
     }
 }

@@ -1,11 +1,14 @@
-//! Counts DynamoDB requests per operation, via an SDK interceptor.
+//! Counts DynamoDB operations, via an SDK interceptor.
 //!
 //! Tests and the benchmark attach it to the client to prove the request budget (API-key
-//! authentication: one read, no writes). It is not used in production.
+//! authentication: one read, no writes). It counts each operation once, before the SDK's
+//! retry loop, so a transient retry (the local emulator answers some concurrent
+//! transactions with a 500) does not read as an extra request. It is not used in production.
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use std::sync::{Arc, Mutex};
 
 /// Records the operation name (`GetItem`, `TransactWriteItems`, …) of every request sent.
@@ -41,23 +44,20 @@ impl Intercept for OperationCounter {
         "OperationCounter"
     }
 
-    fn read_before_transmit(
+    // Serialization happens once per operation, after the operation's metadata is in the
+    // config bag and before the retry loop.
+    fn read_before_serialization(
         &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // DynamoDB's JSON protocol names the operation in X-Amz-Target:
-        // "DynamoDB_20120810.GetItem".
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("unknown")
-            .to_string();
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
         if let Ok(mut seen) = self.seen.lock() {
-            seen.push(target);
+            seen.push(operation);
         }
         Ok(())
     }

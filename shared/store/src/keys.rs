@@ -10,6 +10,11 @@
 //! | API key record | `ORG#{org}#{mode}` | `APIKEY#{key}` |
 //! | brand | `ORG#{org}#{mode}` | `BRAND#{brand}` |
 //! | brand slug claim | `ORG#{org}#{mode}` | `BRANDSLUG#{slug}` |
+//! | session | `SESSION#{sha256 hex}` | `SESSION` |
+//! | member's session index | `ORG#{org}#MEMBER#{member}` | `SESSION#{sha256 hex}` |
+//! | magic link | `MAGICLINK#{sha256 hex}` | `MAGICLINK` |
+//! | latest magic link of an address | `ACCOUNT#{email}` | `MAGICLINK` |
+//! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 
 use dispatch_auth::SecretHash;
 use dispatch_domain::{BrandId, Email, KeyId, MemberId, Mode, OrgId};
@@ -30,8 +35,10 @@ pub fn tenant(org: &OrgId, mode: Mode) -> String {
 
 pub const ORG_SK: &str = "ORG";
 
+pub const MEMBER_SK_PREFIX: &str = "MEMBER#";
+
 pub fn member_sk(member: &MemberId) -> String {
-    format!("MEMBER#{member}")
+    format!("{MEMBER_SK_PREFIX}{member}")
 }
 
 pub fn account(email: &Email) -> String {
@@ -40,9 +47,39 @@ pub fn account(email: &Email) -> String {
 
 pub const ACCOUNT_SK: &str = "ACCOUNT";
 
+pub const MEMBERSHIP_SK_PREFIX: &str = "MEMBERSHIP#";
+
 pub fn membership_sk(org: &OrgId) -> String {
-    format!("MEMBERSHIP#{org}")
+    format!("{MEMBERSHIP_SK_PREFIX}{org}")
 }
+
+pub fn session(hash: &SecretHash) -> String {
+    format!("SESSION#{}", hash.to_hex())
+}
+
+pub const SESSION_SK: &str = "SESSION";
+
+pub fn member_sessions(org: &OrgId, member: &MemberId) -> String {
+    format!("ORG#{org}#MEMBER#{member}")
+}
+
+pub fn member_session_sk(hash: &SecretHash) -> String {
+    format!("SESSION#{}", hash.to_hex())
+}
+
+pub fn magic_link(hash: &SecretHash) -> String {
+    format!("MAGICLINK#{}", hash.to_hex())
+}
+
+pub const MAGIC_LINK_SK: &str = "MAGICLINK";
+pub const LATEST_MAGIC_LINK_SK: &str = "MAGICLINK";
+
+/// `bucket` is already free of secrets and personal data (callers hash emails).
+pub fn rate_limit(bucket: &str, window_secs: i64, window_start: i64) -> String {
+    format!("RATE#{bucket}#{window_secs}#{window_start}")
+}
+
+pub const RATE_LIMIT_SK: &str = "RATE";
 
 pub fn api_key_auth(hash: &SecretHash) -> String {
     format!("APIKEY#{}", hash.to_hex())

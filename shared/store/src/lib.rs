@@ -11,17 +11,22 @@ mod brands;
 pub mod counter;
 mod item;
 pub mod keys;
+mod members;
 mod orgs;
+mod rate_limits;
+mod sessions;
+mod tx;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use dispatch_auth::{ApiKeyGrant, SecretHash};
+use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
 use dispatch_domain::brand::Brand;
-use dispatch_domain::{BrandId, KeyId, Mode, OrgId, Timestamp};
+use dispatch_domain::{BrandId, Email, KeyId, MemberId, Mode, OrgId, Timestamp};
 use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
 pub use brands::BrandPatch;
+pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
 
 /// Typed configuration, read once at init from the environment the template sets.
@@ -116,6 +121,97 @@ pub trait CredentialStore: Send + Sync {
         grant: &ApiKeyGrant,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Dashboard sessions and the magic links that create them.
+pub trait SessionStore: Send + Sync {
+    /// One strongly consistent GetItem by the token's hash.
+    fn session_grant(
+        &self,
+        hash: &SecretHash,
+    ) -> impl Future<Output = StoreResult<Option<SessionGrant>>> + Send;
+    /// Pushes the idle clock forward (callers do it at most every few minutes).
+    fn refresh_session(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Fails with `NotFound` when the membership is gone or its role changed meanwhile.
+    fn create_session(
+        &self,
+        hash: &SecretHash,
+        grant: &SessionGrant,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_session(
+        &self,
+        hash: &SecretHash,
+        grant: &SessionGrant,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_member_sessions(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_member_sessions_role(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+        role: Role,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Stores a new link for `email` and invalidates the previous one.
+    fn issue_magic_link(
+        &self,
+        email: &Email,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes an unexpired link in one conditional operation; `None` when it was unknown,
+    /// used or expired.
+    fn consume_magic_link(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<Email>>> + Send;
+}
+
+/// Accounts, members and memberships.
+pub trait MemberStore: Send + Sync {
+    fn account(&self, email: &Email) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
+    fn memberships(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = StoreResult<Vec<Membership>>> + Send;
+    fn members(&self, org: &OrgId) -> impl Future<Output = StoreResult<Vec<Member>>> + Send;
+    fn member(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> impl Future<Output = StoreResult<Option<Member>>> + Send;
+    /// Fails with `Conflict("member")` when the email is already a member of the org.
+    fn add_member(
+        &self,
+        member: &Member,
+        org_name: &str,
+        new_account: Option<&Account>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn activate_member(&self, member: &Member) -> impl Future<Output = StoreResult<()>> + Send;
+    fn change_member_role(
+        &self,
+        member: &Member,
+        role: Role,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn remove_member(&self, member: &Member) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Counters for rate limits.
+pub trait RateLimitStore: Send + Sync {
+    /// Counts one hit in the current fixed window of `window_secs` and returns the total.
+    fn count_hit(
+        &self,
+        bucket: &str,
+        window_secs: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Organizations, their owners and their first keys.

@@ -2,8 +2,8 @@
 
 use crate::api_keys::ApiKeyRecord;
 use crate::item::{Item, Reader, s, ts};
-use crate::{DynamoStore, OrgStore, StoreError, keys};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use crate::members::{Account, Member, MemberStatus, account_item, member_items};
+use crate::{DynamoStore, MemberStore, OrgStore, StoreError, keys, tx};
 use dispatch_auth::Role;
 use dispatch_domain::{AccountId, Email, MemberId, OrgId, Timestamp};
 
@@ -23,18 +23,8 @@ pub struct NewOrganization {
     pub owner_email: Email,
     pub owner_account: AccountId,
     pub owner_member: MemberId,
-    pub first_key: ApiKeyRecord,
-}
-
-fn put(table: &str, item: Item, condition_new: bool) -> Result<TransactWriteItem, StoreError> {
-    let mut put = Put::builder().table_name(table).set_item(Some(item));
-    if condition_new {
-        put = put.condition_expression("attribute_not_exists(pk)");
-    }
-    let put = put
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    /// The bootstrap key; self-serve signup creates an organization without one.
+    pub first_key: Option<ApiKeyRecord>,
 }
 
 impl OrgStore for DynamoStore {
@@ -64,31 +54,16 @@ impl OrgStore for DynamoStore {
     async fn create_organization(&self, new: &NewOrganization) -> Result<(), StoreError> {
         let org = &new.org;
         let now = org.created_at;
-        let owner = Role::Owner.as_str();
         // One account per email across organizations: reuse it, or create it now.
-        let existing = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::account(&new.owner_email)))
-            .key(keys::SK, s(keys::ACCOUNT_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        let (account_id, account_item) = match existing.item {
-            Some(item) => (Reader(&item).parsed("id", AccountId::parse)?, None),
+        let (account_id, new_account) = match self.account(&new.owner_email).await? {
+            Some(account) => (account.id, None),
             None => {
-                let item: Item = [
-                    (keys::PK.into(), s(keys::account(&new.owner_email))),
-                    (keys::SK.into(), s(keys::ACCOUNT_SK)),
-                    ("type".into(), s("account")),
-                    ("id".into(), s(new.owner_account.as_str())),
-                    ("email".into(), s(new.owner_email.as_str())),
-                    ("createdAt".into(), ts(now)),
-                ]
-                .into();
-                (new.owner_account.clone(), Some(item))
+                let account = Account {
+                    id: new.owner_account.clone(),
+                    email: new.owner_email.clone(),
+                    created_at: now,
+                };
+                (account.id.clone(), Some(account_item(&account)))
             }
         };
         let org_item: Item = [
@@ -101,40 +76,30 @@ impl OrgStore for DynamoStore {
             ("updatedAt".into(), ts(org.updated_at)),
         ]
         .into();
-        let member_item: Item = [
-            (keys::PK.into(), s(keys::org(&org.id))),
-            (keys::SK.into(), s(keys::member_sk(&new.owner_member))),
-            ("type".into(), s("member")),
-            ("id".into(), s(new.owner_member.as_str())),
-            ("accountId".into(), s(account_id.as_str())),
-            ("email".into(), s(new.owner_email.as_str())),
-            ("role".into(), s(owner)),
-            ("status".into(), s("active")),
-            ("createdAt".into(), ts(now)),
-        ]
-        .into();
-        let membership_item: Item = [
-            (keys::PK.into(), s(keys::account(&new.owner_email))),
-            (keys::SK.into(), s(keys::membership_sk(&org.id))),
-            ("type".into(), s("membership")),
-            ("orgId".into(), s(org.id.as_str())),
-            ("memberId".into(), s(new.owner_member.as_str())),
-            ("role".into(), s(owner)),
-            ("createdAt".into(), ts(now)),
-        ]
-        .into();
+        let owner = Member {
+            id: new.owner_member.clone(),
+            org_id: org.id.clone(),
+            account_id,
+            email: new.owner_email.clone(),
+            role: Role::Owner,
+            status: MemberStatus::Active,
+            created_at: now,
+        };
+        let (member_item, membership_item) = member_items(&owner, &org.name);
 
         let mut writes = vec![
-            put(&self.table, org_item, true)?,
-            put(&self.table, member_item, true)?,
-            put(&self.table, membership_item, true)?,
+            tx::put_new(&self.table, org_item)?,
+            tx::put_new(&self.table, member_item)?,
+            tx::put_new(&self.table, membership_item)?,
         ];
-        if let Some(item) = account_item {
-            writes.push(put(&self.table, item, true)?);
+        if let Some(item) = new_account {
+            writes.push(tx::put_new(&self.table, item)?);
         }
-        let (record, auth) = crate::api_keys::items(&org.id, &new.first_key);
-        writes.push(put(&self.table, record, true)?);
-        writes.push(put(&self.table, auth, true)?);
+        if let Some(key) = &new.first_key {
+            let (record, auth) = crate::api_keys::items(&org.id, key);
+            writes.push(tx::put_new(&self.table, record)?);
+            writes.push(tx::put_new(&self.table, auth)?);
+        }
 
         self.client
             .transact_write_items()

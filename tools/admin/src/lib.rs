@@ -42,7 +42,7 @@ pub async fn bootstrap<S: OrgStore + BrandStore>(
         owner_email: owner_email.clone(),
         owner_account: AccountId::generate(clock.now_millis()),
         owner_member: MemberId::generate(clock.now_millis()),
-        first_key: ApiKeyRecord {
+        first_key: Some(ApiKeyRecord {
             id: key_id.clone(),
             name: "Bootstrap key".into(),
             mode,
@@ -54,7 +54,7 @@ pub async fn bootstrap<S: OrgStore + BrandStore>(
             expires_at: None,
             created_at: now,
             revoked_at: None,
-        },
+        }),
     };
     store.create_organization(&new).await?;
 

@@ -1,0 +1,49 @@
+//! Small helpers for DynamoDB transactions.
+
+use crate::StoreError;
+use crate::item::Item;
+use aws_sdk_dynamodb::error::{BuildError, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+/// Unwraps an SDK builder result.
+pub(crate) fn build<T>(r: Result<T, BuildError>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// A `Put` of a new item (fails if the key exists).
+pub(crate) fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)");
+    Ok(TransactWriteItem::builder()
+        .put(build(put.build())?)
+        .build())
+}
+
+/// Maps a failed transaction: a failed condition on one of `unique` (indexes of uniqueness
+/// claims) is `Conflict(what)`; any other failed condition means the item is gone
+/// (`NotFound`); anything else is a backend error.
+pub(crate) fn classify<R: std::fmt::Debug>(
+    err: SdkError<TransactWriteItemsError, R>,
+    unique: &[usize],
+    what: &'static str,
+) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        let failed: Vec<usize> = e
+            .cancellation_reasons()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+            .map(|(i, _)| i)
+            .collect();
+        if unique.iter().any(|i| failed.contains(i)) {
+            return StoreError::Conflict(what);
+        }
+        if !failed.is_empty() {
+            return StoreError::NotFound;
+        }
+    }
+    StoreError::backend(err)
+}
