@@ -6,13 +6,72 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, SystemClock};
-use dispatch_http::{Context, dispatch};
+use dispatch_http::{AuthConfig, Context, dispatch};
+use dispatch_mail::SesMailer;
+use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Creates `name` with the key schema, attributes and TTL of the table in template.yaml.
+async fn create_table_from_template(client: &Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let props = &template["Resources"]["Table"]["Properties"];
+    let mut create = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for a in props["AttributeDefinitions"].as_sequence().unwrap() {
+        let kind = ScalarAttributeType::from(a["AttributeType"].as_str().unwrap());
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(a["AttributeName"].as_str().unwrap())
+                .attribute_type(kind)
+                .build()
+                .unwrap(),
+        );
+    }
+    for k in props["KeySchema"].as_sequence().unwrap() {
+        create = create.key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(k["AttributeName"].as_str().unwrap())
+                .key_type(KeyType::from(k["KeyType"].as_str().unwrap()))
+                .build()
+                .unwrap(),
+        );
+    }
+    create.send().await.expect("create the test table");
+    let ttl = &props["TimeToLiveSpecification"];
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(ttl["AttributeName"].as_str().unwrap())
+                .enabled(ttl["Enabled"].as_bool().unwrap())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("enable TTL on the test table");
+}
+
+/// An address no other test uses.
+pub fn unique_email(who: &str) -> String {
+    format!(
+        "{who}-{}@example.com",
+        dispatch_domain::random::base62(10).to_ascii_lowercase()
+    )
+}
 
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -81,6 +140,7 @@ pub fn api_gateway_event(
     query: &str,
     headers: &[(String, String)],
     body: Option<&str>,
+    source_ip: &str,
 ) -> Value {
     let params = match_path(&route.path, path).unwrap_or_default();
     let mut header_map = Map::new();
@@ -107,7 +167,7 @@ pub fn api_gateway_event(
             "apiId": "local",
             "domainName": "localhost",
             "domainPrefix": "localhost",
-            "http": {"method": route.method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "dispatch-e2e"},
+            "http": {"method": route.method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "dispatch-e2e"},
             "requestId": format!("e2e-{}", dispatch_domain::random::base62(12)),
             "routeKey": route_key,
             "stage": "$default",
@@ -158,13 +218,21 @@ impl TestResponse {
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub org_id: String,
+    pub owner_email: String,
     pub key: String,
     pub key_id: KeyId,
     pub brand_id: BrandId,
 }
 
+/// The dashboard origin the test configuration trusts for cookie-authenticated writes.
+pub const DASHBOARD_ORIGIN: &str = "https://app.dispatch.test";
+
 pub struct TestApp {
     pub ctx: Context<DynamoStore>,
+    /// The sign-in functions' dependencies: same store and clock, a real SESv2 client.
+    pub signin: SignIn<DynamoStore, SesMailer>,
+    /// This app's client IP, so rate limits of parallel tests do not collide.
+    pub source_ip: String,
     pub clock: Arc<FixedClock>,
     pub ops: OperationCounter,
     /// A client without the counter, for inspecting the table directly.
@@ -175,17 +243,45 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new() -> TestApp {
-        let table = required_env("TABLE_NAME");
         required_env("AWS_ENDPOINT_URL");
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        // A table of its own per test: the emulator copies a whole table on every
+        // transaction, so one shared table would slow every test down as the suite runs.
+        let table = format!(
+            "dispatch-test-{}",
+            dispatch_domain::random::base62(12).to_ascii_lowercase()
+        );
+        create_table_from_template(&Client::new(&sdk), &table).await;
         let ops = OperationCounter::new();
         let counted = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(ops.clone())
             .build();
         let clock = Arc::new(FixedClock::at(SystemClock.now()));
         let store = DynamoStore::new(Client::from_conf(counted), &table);
+        let auth = AuthConfig {
+            dashboard_origins: vec![DASHBOARD_ORIGIN.to_string()],
+            cookie_secure: true,
+        };
+        let sender = required_env("SENDER_ADDRESS");
+        let signin = SignIn {
+            ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
+            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), sender),
+            settings: SignInSettings {
+                public_url: Some("https://api.dispatch.test".into()),
+                dashboard_url: None,
+                allow_signup: false,
+                // Tests check behaviour; the timing floor is measured by the benchmark.
+                min_response: std::time::Duration::ZERO,
+            },
+        };
+        let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
         TestApp {
-            ctx: Context::with_clock(store, clock.clone()),
+            ctx: Context::new(store, clock.clone(), auth),
+            signin,
+            source_ip: format!(
+                "2001:db8::{}",
+                u32::from_str_radix(&rnd[..6], 36).unwrap_or(1) % 0xffff
+            ),
             clock,
             ops,
             raw: Client::new(&sdk),
@@ -196,11 +292,12 @@ impl TestApp {
 
     /// A fresh organization with an org-wide key and a brand in `mode`.
     pub async fn tenant(&self, mode: Mode) -> Tenant {
-        let email = Email::parse(&format!(
-            "owner-{}@example.com",
-            dispatch_domain::random::base62(8).to_ascii_lowercase()
-        ))
-        .unwrap();
+        self.tenant_owned_by(&unique_email("owner"), mode).await
+    }
+
+    /// A fresh organization owned by `email` (who may already own others).
+    pub async fn tenant_owned_by(&self, email: &str, mode: Mode) -> Tenant {
+        let email = Email::parse(email).unwrap();
         let made = dispatch_admin::bootstrap(
             &self.ctx.store,
             self.clock.as_ref(),
@@ -214,6 +311,7 @@ impl TestApp {
         self.ops.take();
         Tenant {
             org_id: made.org.id.to_string(),
+            owner_email: email.to_string(),
             key: made.api_key.expose().to_string(),
             key_id: made.key_id,
             brand_id: made.brand.unwrap().id,
@@ -294,7 +392,14 @@ impl TestApp {
             .find(|r| r.method == method && match_path(&r.path, path).is_some())
             .unwrap_or_else(|| panic!("no route for {method} {path}"))
             .clone();
-        let event = api_gateway_event(&route, path, query, headers, body.as_deref());
+        let event = api_gateway_event(
+            &route,
+            path,
+            query,
+            headers,
+            body.as_deref(),
+            &self.source_ip,
+        );
         let request = lambda_http::request::from_str(&event.to_string())
             .expect("a valid API Gateway v2 event");
         let response = self.invoke(&route.function, request).await;
@@ -304,7 +409,9 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(bytes).expect("a JSON body")
+            // Pages (the sign-in page) are kept as text.
+            serde_json::from_slice(bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).to_string()))
         };
         TestResponse {
             status,
@@ -330,6 +437,26 @@ impl TestApp {
             "brands-get" => dispatch(req, |r| dispatch_brands::get(ctx, r)).await,
             "brands-update" => dispatch(req, |r| dispatch_brands::update(ctx, r)).await,
             "brands-delete" => dispatch(req, |r| dispatch_brands::delete(ctx, r)).await,
+            "auth-magic-link" => {
+                dispatch(req, |r| {
+                    dispatch_sessions::request_magic_link(&self.signin, r)
+                })
+                .await
+            }
+            "auth-verify-page" => dispatch(req, |r| dispatch_sessions::verify_page(None, r)).await,
+            "auth-verify" => dispatch(req, |r| dispatch_sessions::verify(&self.signin, r)).await,
+            "auth-session" => dispatch(req, |r| dispatch_sessions::current_session(ctx, r)).await,
+            "auth-logout" => dispatch(req, |r| dispatch_sessions::logout(ctx, r)).await,
+            "auth-organizations" => {
+                dispatch(req, |r| dispatch_sessions::organizations(ctx, r)).await
+            }
+            "auth-switch-organization" => {
+                dispatch(req, |r| dispatch_sessions::switch_organization(ctx, r)).await
+            }
+            "members-list" => dispatch(req, |r| dispatch_members::list(ctx, r)).await,
+            "members-invite" => dispatch(req, |r| dispatch_members::invite(ctx, r)).await,
+            "members-update" => dispatch(req, |r| dispatch_members::update(ctx, r)).await,
+            "members-remove" => dispatch(req, |r| dispatch_members::remove(ctx, r)).await,
             other => panic!("function {other} is routed but not wired into tests/e2e/helpers.rs"),
         }
     }
@@ -373,4 +500,147 @@ impl TestApp {
         }
         found
     }
+}
+
+/// GETs a URL on the local emulator (plain HTTP/1.0; test inspection only).
+pub async fn emulator_get(path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = required_env("AWS_ENDPOINT_URL");
+    let host = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).to_string();
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}
+
+/// Every message the emulator's SES accepted for `to`, oldest first (their bodies).
+pub async fn emails_to(to: &str) -> Vec<Value> {
+    let data: Value = serde_json::from_str(&emulator_get("/moto-api/data.json").await).unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|d| d == to))
+        })
+        .collect()
+}
+
+/// The sign-in token in the latest email to `to`, read back from the emulator.
+pub async fn latest_magic_link_token(to: &str) -> Option<String> {
+    let messages = emails_to(to).await;
+    let body = messages.last()?.to_string();
+    let start = body.find("token=ml_")? + "token=".len();
+    Some(
+        body[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect(),
+    )
+}
+
+impl TestApp {
+    /// Asks for a sign-in link for `email` and returns the token from the email sent.
+    pub async fn request_link(&self, email: &str) -> String {
+        let res = self
+            .send(
+                "POST",
+                "/v1/auth/magic-link",
+                None,
+                Some(json!({"email": email}).to_string()),
+            )
+            .await;
+        assert_eq!(res.status, 202, "{:?}", res.body);
+        latest_magic_link_token(email)
+            .await
+            .expect("a sign-in email was sent")
+    }
+
+    /// A request whose answer is not JSON: (status, body text, headers).
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path_and_query: &str,
+    ) -> (u16, String, lambda_http::http::HeaderMap) {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let route = self
+            .routes
+            .iter()
+            .find(|r| r.method == method && match_path(&r.path, path).is_some())
+            .unwrap()
+            .clone();
+        let event = api_gateway_event(&route, path, query, &[], None, &self.source_ip);
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let response = self.invoke(&route.function, request).await;
+        let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
+        (response.status().as_u16(), body, response.headers().clone())
+    }
+
+    /// Signs `email` in through the whole magic-link flow; returns the session cookie value.
+    pub async fn sign_in_with_cookie(&self, email: &str) -> String {
+        let token = self.request_link(email).await;
+        let res = self
+            .send(
+                "POST",
+                "/v1/auth/verify",
+                None,
+                Some(json!({"token": token}).to_string()),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        session_cookie_of(&res).expect("a session cookie")
+    }
+
+    /// Signs `email` in for a non-browser client; returns the `sess_…` Bearer token.
+    pub async fn sign_in_with_bearer(&self, email: &str) -> String {
+        let token = self.request_link(email).await;
+        let body = json!({"token": token, "delivery": "bearer"}).to_string();
+        let res = self.send("POST", "/v1/auth/verify", None, Some(body)).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.body["session"]["token"].as_str().unwrap().to_string()
+    }
+
+    /// Sends a request authenticated by the session cookie, from `origin` (if any).
+    pub async fn with_cookie(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: &str,
+        origin: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut headers = vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            (
+                "cookie".to_string(),
+                format!("theme=dark; __Host-dispatch_session={cookie}"),
+            ),
+        ];
+        if let Some(o) = origin {
+            headers.push(("origin".to_string(), o.to_string()));
+        }
+        self.send_with_headers(method, path, &headers, body.map(|b| b.to_string()))
+            .await
+    }
+}
+
+/// The session token set by a `Set-Cookie` on `res`, if any.
+pub fn session_cookie_of(res: &TestResponse) -> Option<String> {
+    let header = res.header("set-cookie")?;
+    let value = header.strip_prefix("__Host-dispatch_session=")?;
+    let token = value.split(';').next()?;
+    (!token.is_empty()).then(|| token.to_string())
 }

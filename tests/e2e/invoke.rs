@@ -1,7 +1,7 @@
 //! Every function's real binary, given its event from events/ through the Lambda Runtime
 //! API, against the emulator.
 
-use crate::helpers::{TestApp, workspace_root};
+use crate::helpers::{TestApp, unique_email, workspace_root};
 use crate::runtime_api::{Outcome, invoke};
 use dispatch_domain::Mode;
 use serde_json::json;
@@ -19,14 +19,36 @@ async fn every_function_binary_answers_its_event() {
     assert!(!events.is_empty());
     for path in events {
         let function = path.file_stem().unwrap().to_string_lossy().to_string();
+        // A fresh hour for the sign-in rate limits (the preparation asks for two links).
+        app.clock.advance(3600);
         let tenant = app.tenant(Mode::Test).await;
         let second_key = app.create_key(&tenant.key, json!({"name": "second"})).await;
+        let other_org = app.tenant_owned_by(&tenant.owner_email, Mode::Test).await;
+        let session = app.sign_in_with_bearer(&tenant.owner_email).await;
+        let invitee = unique_email("invitee");
+        let invited = app
+            .post(
+                "/v1/auth/members/invite",
+                &session,
+                json!({"email": invitee, "role": "agent"}),
+            )
+            .await;
+        app.clock.advance(61);
+        let link = app.request_link(&tenant.owner_email).await;
         let event = std::fs::read_to_string(&path)
             .unwrap()
             .replace("{{API_KEY}}", &tenant.key)
             .replace("{{BRAND_ID}}", tenant.brand_id.as_str())
-            .replace("{{KEY_ID}}", second_key["id"].as_str().unwrap());
-        match invoke(&bin_dir.join(&function), event).await {
+            .replace("{{KEY_ID}}", second_key["id"].as_str().unwrap())
+            .replace("{{SESSION_TOKEN}}", &session)
+            .replace("{{MAGIC_LINK_TOKEN}}", &link)
+            .replace("{{ORG_ID}}", &other_org.org_id)
+            .replace("{{MEMBER_ID}}", invited.body["id"].as_str().unwrap())
+            // A member who has never asked for a link: the binary's real clock sees no
+            // earlier request in its rate-limit window.
+            .replace("{{EMAIL}}", &invitee);
+        assert!(!event.contains("{{"), "{function}: an unfilled placeholder");
+        match invoke(&bin_dir.join(&function), event, &app.table).await {
             Outcome::Response(response) => {
                 let status = response["statusCode"].as_u64().unwrap_or(0);
                 assert!(

@@ -10,4 +10,6 @@ mod auth;
 mod brands;
 mod consistency;
 mod invoke;
+mod members;
+mod sessions;
 mod storage;

@@ -81,8 +81,8 @@ async fn handle(
         .unwrap())
 }
 
-/// Starts `binary` as Lambda would, gives it `event`, and returns its answer.
-pub async fn invoke(binary: &Path, event: String) -> Outcome {
+/// Starts `binary` as Lambda would (on `table`), gives it `event`, and returns its answer.
+pub async fn invoke(binary: &Path, event: String, table: &str) -> Outcome {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel();
@@ -107,6 +107,7 @@ pub async fn invoke(binary: &Path, event: String) -> Outcome {
     let name = binary.file_name().unwrap().to_string_lossy().to_string();
     let mut child = Command::new(binary)
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("TABLE_NAME", table)
         .env("AWS_LAMBDA_FUNCTION_NAME", &name)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")

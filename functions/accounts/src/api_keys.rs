@@ -8,7 +8,7 @@ use dispatch_http::{
     ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id,
 };
 use dispatch_store::{
-    ApiKeyRecord, ApiKeyStore, BrandStore, CredentialStore, ScopeChange, StoreError,
+    ApiKeyRecord, ApiKeyStore, BrandStore, CredentialStore, ScopeChange, SessionStore, StoreError,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -28,11 +28,11 @@ fn require_key_manager(principal: &Principal) -> Result<(), ApiError> {
 }
 
 /// `GET /v1/accounts/me/api-keys`: the keys of the credential's mode, newest first.
-pub async fn list_api_keys<S: CredentialStore + ApiKeyStore>(
+pub async fn list_api_keys<S: CredentialStore + SessionStore + ApiKeyStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let principal = authenticate(ctx, &req).await?;
     require_key_manager(&principal)?;
     let mut keys = ctx
         .store
@@ -131,11 +131,11 @@ fn resolve_scope(
 }
 
 /// `POST /v1/accounts/me/api-keys`: a new key; its secret is in this response only.
-pub async fn create_api_key<S: CredentialStore + ApiKeyStore + BrandStore>(
+pub async fn create_api_key<S: CredentialStore + SessionStore + ApiKeyStore + BrandStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let principal = authenticate(ctx, &req).await?;
     require_key_manager(&principal)?;
     let input: CreateApiKeyInput = parse_json(&req)?;
     let now = ctx.clock.now();
@@ -168,8 +168,9 @@ pub async fn create_api_key<S: CredentialStore + ApiKeyStore + BrandStore>(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }
-    // An API key is a credential of one mode: it cannot mint keys for the other.
-    if mode != principal.mode {
+    // An API key is a credential of one mode: it cannot mint keys for the other. A
+    // dashboard session may create keys of either mode.
+    if mode != principal.mode && principal.session().is_none() {
         return Err(ApiError::Forbidden {
             code: "mode_mismatch",
             message: "A credential can only create API keys of its own mode.",
@@ -242,11 +243,11 @@ struct ScopeInput {
 }
 
 /// `PATCH /v1/accounts/me/api-keys/{keyId}/scope`.
-pub async fn update_api_key_scope<S: CredentialStore + ApiKeyStore + BrandStore>(
+pub async fn update_api_key_scope<S: CredentialStore + SessionStore + ApiKeyStore + BrandStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let principal = authenticate(ctx, &req).await?;
     require_key_manager(&principal)?;
     let mut record = load_key(&ctx.store, &principal, &req).await?;
     let input: ScopeInput = parse_json(&req)?;
@@ -306,11 +307,11 @@ fn revoked() -> ApiError {
 
 /// `DELETE /v1/accounts/me/api-keys/{keyId}`: the key stops working at once. Revoking an
 /// already revoked key is a no-op (204), so retries are safe.
-pub async fn revoke_api_key<S: CredentialStore + ApiKeyStore>(
+pub async fn revoke_api_key<S: CredentialStore + SessionStore + ApiKeyStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+    let principal = authenticate(ctx, &req).await?;
     require_key_manager(&principal)?;
     let record = load_key(&ctx.store, &principal, &req).await?;
     match ctx

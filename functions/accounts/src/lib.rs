@@ -12,13 +12,16 @@ mod views;
 pub use api_keys::{create_api_key, list_api_keys, revoke_api_key, update_api_key_scope};
 
 use dispatch_http::{ApiError, Context, Reply, authenticate, json};
-use dispatch_store::{CredentialStore, OrgStore};
+use dispatch_store::{CredentialStore, OrgStore, SessionStore};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
 /// `GET /v1/accounts/me`: the organization the credential belongs to, in its mode.
-pub async fn me<S: CredentialStore + OrgStore>(ctx: &Context<S>, req: Request) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+pub async fn me<S: CredentialStore + SessionStore + OrgStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
     let org = ctx
         .store
         .organization(&principal.org_id)

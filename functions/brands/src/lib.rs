@@ -20,7 +20,7 @@ use dispatch_domain::{BrandId, FieldErrors};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param,
 };
-use dispatch_store::{BrandPatch, BrandStore, CredentialStore, StoreError};
+use dispatch_store::{BrandPatch, BrandStore, CredentialStore, SessionStore, StoreError};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
@@ -28,8 +28,11 @@ use serde_json::Value;
 use view::{BrandView, DeletePreview};
 
 /// `GET /v1/brands`: every brand the credential reaches, oldest first.
-pub async fn list<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+pub async fn list<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
     let brands = ctx
         .store
         .list_brands(&principal.org_id, principal.mode)
@@ -62,8 +65,11 @@ fn slug_taken() -> ApiError {
 }
 
 /// `POST /v1/brands`.
-pub async fn create<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+pub async fn create<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
     if !principal.can_create_brands() {
         return Err(ApiError::Forbidden {
             code: "forbidden",
@@ -164,8 +170,11 @@ fn require_brand_manager(principal: &Principal, brand: &Brand) -> Result<(), Api
 }
 
 /// `GET /v1/brands/{brandId}`.
-pub async fn get<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+pub async fn get<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
     let brand = load_brand(&ctx.store, &principal, &req).await?;
     json(StatusCode::OK, &BrandView::from(&brand))
 }
@@ -182,8 +191,11 @@ struct UpdateBrandInput {
 }
 
 /// `PATCH /v1/brands/{brandId}`: changes only the fields sent.
-pub async fn update<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
     let brand = load_brand(&ctx.store, &principal, &req).await?;
     require_brand_manager(&principal, &brand)?;
     let input: UpdateBrandInput = parse_json(&req)?;
@@ -254,8 +266,11 @@ fn apply(mut brand: Brand, patch: BrandPatch, now: dispatch_domain::Timestamp) -
 
 /// `DELETE /v1/brands/{brandId}`: without `?confirm=true`, a preview of what would go;
 /// with it, the brand is deleted (204).
-pub async fn delete<S: CredentialStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
-    let principal = authenticate(&ctx.store, ctx.clock.as_ref(), &req).await?;
+pub async fn delete<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
     let brand = load_brand(&ctx.store, &principal, &req).await?;
     require_brand_manager(&principal, &brand)?;
     match query_param(&req, "confirm").as_deref() {

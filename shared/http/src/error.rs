@@ -29,6 +29,12 @@ pub enum ApiError {
         message: String,
     },
     PayloadTooLarge,
+    /// 429: `retry_after` seconds until the window that was exceeded resets.
+    RateLimited {
+        limit: u64,
+        retry_after: i64,
+        reset_at: i64,
+    },
     Internal(String),
 }
 
@@ -58,6 +64,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +89,11 @@ impl ApiError {
                 "The request body is larger than 256 KiB.".into(),
                 None,
             ),
+            ApiError::RateLimited { .. } => (
+                "rate_limited",
+                "Too many requests. Try again later.".into(),
+                None,
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(request_id, error = %detail, "internal error");
                 (
@@ -100,6 +112,24 @@ impl ApiError {
         let text = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()) + "\n";
         let mut response = Response::new(Body::from(text));
         *response.status_mut() = status;
+        if let ApiError::RateLimited {
+            limit,
+            retry_after,
+            reset_at,
+        } = &self
+        {
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("retry-after", retry_after.to_string()),
+                ("x-ratelimit-limit", limit.to_string()),
+                ("x-ratelimit-remaining", "0".to_string()),
+                ("x-ratelimit-reset", reset_at.to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

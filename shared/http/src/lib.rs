@@ -3,6 +3,8 @@
 //! a handler into a Lambda function.
 
 pub mod auth;
+pub mod config;
+pub mod cookie;
 pub mod error;
 pub mod request;
 pub mod response;
@@ -14,10 +16,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use auth::authenticate;
+pub use auth::{SessionAuth, authenticate, authenticate_session};
+pub use config::AuthConfig;
 pub use error::ApiError;
-pub use request::{parse_json, path_id, query_param, request_id};
-pub use response::{json, no_content};
+pub use request::{client_ip, parse_json, path_id, query_param, request_id};
+pub use response::{html, json, no_content};
 
 /// What a handler returns: a response, or an error that becomes the JSON error body.
 pub type Reply = Result<Response<Body>, ApiError>;
@@ -26,18 +29,21 @@ pub type Reply = Result<Response<Body>, ApiError>;
 pub struct Context<S> {
     pub store: S,
     pub clock: Arc<dyn Clock>,
+    pub auth: AuthConfig,
 }
 
 impl<S> Context<S> {
-    pub fn new(store: S) -> Context<S> {
+    /// The production wiring: the system clock and configuration from the environment.
+    pub fn from_env(store: S) -> Context<S> {
         Context {
             store,
             clock: Arc::new(SystemClock),
+            auth: AuthConfig::from_env(),
         }
     }
 
-    pub fn with_clock(store: S, clock: Arc<dyn Clock>) -> Context<S> {
-        Context { store, clock }
+    pub fn new(store: S, clock: Arc<dyn Clock>, auth: AuthConfig) -> Context<S> {
+        Context { store, clock, auth }
     }
 }
 

@@ -25,6 +25,31 @@ pub fn request_id(req: &Request) -> String {
     format!("req_{}", random::base62(20))
 }
 
+/// The caller's IP as API Gateway saw it (`requestContext.http.sourceIp`): the TCP peer,
+/// not a header the client can forge.
+pub fn client_ip(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.http.source_ip.clone().filter(|ip| !ip.is_empty())
+        }
+        _ => None,
+    }
+}
+
+/// The public base URL of this API as API Gateway reports it (`https://{domain}[/{stage}]`).
+pub fn public_base_url(req: &Request) -> Option<String> {
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return None;
+    };
+    let domain = ctx.domain_name.as_deref().filter(|d| !d.is_empty())?;
+    match ctx.stage.as_deref() {
+        Some(stage) if !stage.is_empty() && stage != "$default" => {
+            Some(format!("https://{domain}/{stage}"))
+        }
+        _ => Some(format!("https://{domain}")),
+    }
+}
+
 /// The matched route (`GET /v1/brands/{brandId}`): safe to log, unlike the raw path.
 pub(crate) fn route_key(req: &Request) -> String {
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()

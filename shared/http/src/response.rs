@@ -15,6 +15,17 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Reply {
     Ok(response)
 }
 
+/// An HTML page (the only non-JSON answers: pages a person opens from an email).
+pub fn html(status: StatusCode, page: String) -> Reply {
+    let mut response = Response::new(Body::from(page));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Ok(response)
+}
+
 /// 204 No Content.
 pub fn no_content() -> Reply {
     let mut response = Response::new(Body::Empty);

@@ -155,9 +155,13 @@ fn set_on_both(
             .key(keys::PK, s(pk.clone()))
             .key(keys::SK, s(sk.clone()))
             .update_expression(expression)
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_names("#status", "status");
+            .condition_expression("attribute_exists(pk)");
+        // DynamoDB refuses names an expression does not use: declare only the used ones.
+        for (placeholder, name) in [("#role", "role"), ("#status", "status")] {
+            if expression.contains(placeholder) {
+                u = u.expression_attribute_names(placeholder, name);
+            }
+        }
         for (name, value) in values {
             u = u.expression_attribute_values(*name, s(*value));
         }

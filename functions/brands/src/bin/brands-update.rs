@@ -4,6 +4,6 @@ use dispatch_store::DynamoStore;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     dispatch_http::init_tracing();
-    let ctx = Context::new(DynamoStore::from_env().await?);
+    let ctx = Context::from_env(DynamoStore::from_env().await?);
     dispatch_http::serve(|req| dispatch_brands::update(&ctx, req)).await
 }

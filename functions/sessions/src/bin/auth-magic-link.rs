@@ -1,0 +1,15 @@
+use dispatch_http::Context;
+use dispatch_mail::SesMailer;
+use dispatch_sessions::{SignIn, SignInSettings};
+use dispatch_store::DynamoStore;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    dispatch_http::init_tracing();
+    let app = SignIn {
+        ctx: Context::from_env(DynamoStore::from_env().await?),
+        mailer: SesMailer::from_env().await?,
+        settings: SignInSettings::from_env(),
+    };
+    dispatch_http::serve(|req| dispatch_sessions::request_magic_link(&app, req)).await
+}

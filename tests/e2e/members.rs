@@ -1,0 +1,275 @@
+//! Members: invite, roles, removal, and what each role may do.
+
+use crate::helpers::{Tenant, TestApp, unique_email};
+use dispatch_domain::Mode;
+use serde_json::{Value, json};
+
+/// Invites `email` with `role` from the owner's session and signs them in (Bearer).
+async fn member_session(
+    app: &TestApp,
+    owner_session: &str,
+    email: &str,
+    role: &str,
+) -> (String, String) {
+    let invited = app
+        .post(
+            "/v1/auth/members/invite",
+            owner_session,
+            json!({"email": email, "role": role}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{:?}", invited.body);
+    assert_eq!(invited.body["status"], "pending");
+    let id = invited.body["id"].as_str().unwrap().to_string();
+    (id, app.sign_in_with_bearer(email).await)
+}
+
+async fn owner_session(app: &TestApp) -> (Tenant, String) {
+    let tenant = app.tenant(Mode::Live).await;
+    let session = app.sign_in_with_bearer(&tenant.owner_email).await;
+    (tenant, session)
+}
+
+fn emails(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn invited_members_are_pending_until_they_sign_in() {
+    let app = TestApp::new().await;
+    let (tenant, owner) = owner_session(&app).await;
+    let agent_email = unique_email("agent");
+    let invited = app
+        .post(
+            "/v1/auth/members/invite",
+            &owner,
+            json!({"email": agent_email, "role": "agent"}),
+        )
+        .await;
+    assert_eq!(invited.status, 201);
+    let list = app.get("/v1/auth/members", &owner).await;
+    assert_eq!(emails(&list.body["members"]), [tenant.owner_email.as_str()]);
+    assert_eq!(emails(&list.body["invites"]), [agent_email.as_str()]);
+
+    let agent = app.sign_in_with_bearer(&agent_email).await;
+    let session = app.get("/v1/auth/session", &agent).await;
+    assert_eq!(session.body["member"]["role"], "agent");
+    assert_eq!(session.body["organization"]["id"], tenant.org_id.as_str());
+    let list = app.get("/v1/auth/members", &owner).await;
+    assert_eq!(list.body["members"].as_array().unwrap().len(), 2);
+    assert_eq!(list.body["invites"], json!([]));
+}
+
+#[tokio::test]
+async fn agents_cannot_manage_keys_members_or_brands_but_can_read() {
+    let app = TestApp::new().await;
+    let (tenant, owner) = owner_session(&app).await;
+    let (_, agent) = member_session(&app, &owner, &unique_email("agent"), "agent").await;
+    assert_eq!(app.get("/v1/brands", &agent).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/v1/brands/{}", tenant.brand_id), &agent)
+            .await
+            .status,
+        200
+    );
+    for res in [
+        app.get("/v1/accounts/me/api-keys", &agent).await,
+        app.post("/v1/accounts/me/api-keys", &agent, json!({"name": "x"}))
+            .await,
+        app.get("/v1/auth/members", &agent).await,
+        app.post(
+            "/v1/auth/members/invite",
+            &agent,
+            json!({"email": unique_email("x"), "role": "agent"}),
+        )
+        .await,
+        app.post("/v1/brands", &agent, json!({"name": "x"})).await,
+        app.patch(
+            &format!("/v1/brands/{}", tenant.brand_id),
+            &agent,
+            json!({"name": "x"}),
+        )
+        .await,
+    ] {
+        assert_eq!(res.status, 403, "{:?}", res.body);
+    }
+}
+
+#[tokio::test]
+async fn admins_manage_members_but_not_the_owner() {
+    let app = TestApp::new().await;
+    let (_, owner) = owner_session(&app).await;
+    let (_, admin) = member_session(&app, &owner, &unique_email("admin"), "admin").await;
+    let (agent_id, _) = member_session(&app, &owner, &unique_email("agent"), "agent").await;
+
+    let promoted = app
+        .patch(
+            &format!("/v1/auth/members/{agent_id}"),
+            &admin,
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(promoted.status, 200);
+    assert_eq!(promoted.body["role"], "admin");
+
+    let members = app.get("/v1/auth/members", &admin).await;
+    let owner_id = members.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "owner")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let demote_owner = app
+        .patch(
+            &format!("/v1/auth/members/{owner_id}"),
+            &admin,
+            json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(demote_owner.status, 403);
+    let remove_owner = app
+        .delete(&format!("/v1/auth/members/{owner_id}"), &admin)
+        .await;
+    assert_eq!(remove_owner.status, 403);
+    assert_eq!(remove_owner.body["code"], "owner_cannot_be_removed");
+
+    for bad in [
+        json!({"role": "owner"}),
+        json!({"role": "boss"}),
+        json!({}),
+        json!({"role": "agent", "x": 1}),
+    ] {
+        assert_eq!(
+            app.patch(&format!("/v1/auth/members/{agent_id}"), &admin, bad.clone())
+                .await
+                .status,
+            400,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_role_change_applies_to_open_sessions_at_once() {
+    let app = TestApp::new().await;
+    let (_, owner) = owner_session(&app).await;
+    let (admin_id, admin) = member_session(&app, &owner, &unique_email("admin"), "admin").await;
+    assert_eq!(
+        app.get("/v1/accounts/me/api-keys", &admin).await.status,
+        200
+    );
+    let demoted = app
+        .patch(
+            &format!("/v1/auth/members/{admin_id}"),
+            &owner,
+            json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(demoted.status, 200);
+    assert_eq!(
+        app.get("/v1/accounts/me/api-keys", &admin).await.status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn a_removed_members_sessions_stop_working() {
+    let app = TestApp::new().await;
+    let (tenant, owner) = owner_session(&app).await;
+    let email = unique_email("leaver");
+    let (id, session) = member_session(&app, &owner, &email, "admin").await;
+    assert_eq!(app.get("/v1/brands", &session).await.status, 200);
+    assert_eq!(
+        app.delete(&format!("/v1/auth/members/{id}"), &owner)
+            .await
+            .status,
+        204
+    );
+    let res = app.get("/v1/brands", &session).await;
+    assert_eq!(res.status, 401);
+    // And they cannot sign back in: no membership, so no link is sent.
+    app.clock.advance(61);
+    app.send(
+        "POST",
+        "/v1/auth/magic-link",
+        None,
+        Some(json!({"email": email}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        crate::helpers::emails_to(&email).await.len(),
+        1,
+        "only the first sign-in's email"
+    );
+    let list = app.get("/v1/auth/members", &owner).await;
+    assert!(!list.body.to_string().contains(&email));
+    assert_eq!(
+        app.get(&format!("/v1/brands/{}", tenant.brand_id), &owner)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn invites_are_validated_and_unique() {
+    let app = TestApp::new().await;
+    let (tenant, owner) = owner_session(&app).await;
+    for (body, field) in [
+        (json!({"email": "nope", "role": "agent"}), "email"),
+        (json!({"email": unique_email("x"), "role": "owner"}), "role"),
+        (json!({"email": unique_email("x")}), "role"),
+    ] {
+        let res = app
+            .post("/v1/auth/members/invite", &owner, body.clone())
+            .await;
+        assert_eq!(res.status, 400, "{body}");
+        assert_eq!(res.error_fields(), [field]);
+    }
+    let dup = app
+        .post(
+            "/v1/auth/members/invite",
+            &owner,
+            json!({"email": tenant.owner_email, "role": "agent"}),
+        )
+        .await;
+    assert_eq!(dup.status, 409);
+    assert_eq!(dup.body["code"], "already_member");
+}
+
+#[tokio::test]
+async fn members_of_another_organization_are_404() {
+    let app = TestApp::new().await;
+    let (_, owner_a) = owner_session(&app).await;
+    let (_, owner_b) = owner_session(&app).await;
+    let (b_agent, _) = member_session(&app, &owner_b, &unique_email("agent"), "agent").await;
+    assert_eq!(
+        app.patch(
+            &format!("/v1/auth/members/{b_agent}"),
+            &owner_a,
+            json!({"role": "admin"})
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.delete(&format!("/v1/auth/members/{b_agent}"), &owner_a)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.delete("/v1/auth/members/mem_bad", &owner_a)
+            .await
+            .status,
+        404
+    );
+}
