@@ -9,8 +9,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts moto's server (DynamoDB, S3 and SESv2 on one port) in its own process group and
-# waits until it answers. Sets MOTO_PID.
+# Starts a moto server (it speaks DynamoDB, S3 and SESv2 on one port) in its own process
+# group and waits until it answers. Sets MOTO_PID.
+#
+# The local stack runs two: one for data (DynamoDB, S3) and one that captures mail (SESv2,
+# through AWS_ENDPOINT_URL_SESV2). moto keeps every object it ever made for its
+# /moto-api/data.json dump, which is how mail is read back; on a mail-only emulator that
+# dump stays as small as the mail sent, instead of growing with every DynamoDB item.
 start_emulator() {
   local port="$1" log="$2"
   setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
@@ -41,13 +46,14 @@ stop_group() {
 # The environment every function, tool and test sees locally: the same variables the
 # template sets, plus the emulator endpoint and dummy credentials.
 write_env() {
-  local port="$1" file="$2"
+  local port="$1" mail_port="$2" file="$3"
   cat >"$file" <<ENV
 AWS_REGION=us-east-1
 AWS_DEFAULT_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
 AWS_ENDPOINT_URL=http://127.0.0.1:$port
+AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$mail_port
 TABLE_NAME=dispatch-local
 BUCKET_NAME=dispatch-local-attachments
 SENDER_ADDRESS=no-reply@dispatch.local

@@ -502,10 +502,10 @@ impl TestApp {
     }
 }
 
-/// GETs a URL on the local emulator (plain HTTP/1.0; test inspection only).
-pub async fn emulator_get(path: &str) -> String {
+/// GETs a URL on the mail emulator (plain HTTP/1.0; test inspection only).
+pub async fn mail_emulator_get(path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let endpoint = required_env("AWS_ENDPOINT_URL");
+    let endpoint = required_env("AWS_ENDPOINT_URL_SESV2");
     let host = endpoint
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -523,7 +523,8 @@ pub async fn emulator_get(path: &str) -> String {
 
 /// Every message the emulator's SES accepted for `to`, oldest first (their bodies).
 pub async fn emails_to(to: &str) -> Vec<Value> {
-    let data: Value = serde_json::from_str(&emulator_get("/moto-api/data.json").await).unwrap();
+    let data: Value =
+        serde_json::from_str(&mail_emulator_get("/moto-api/data.json").await).unwrap();
     data["ses"]["Message"]
         .as_array()
         .cloned()
