@@ -383,7 +383,7 @@ async fn scope_can_be_narrowed_and_widened() {
         .patch(&path, &tenant.key, json!({"allBrands": true}))
         .await;
     assert_eq!(revoked.status, 409);
-    assert_eq!(revoked.body["code"], "api_key_revoked");
+    assert_eq!(revoked.body["code"], "api_key_inactive");
     assert_eq!(
         app.patch(
             "/v1/accounts/me/api-keys/key_nope/scope",

@@ -286,3 +286,40 @@ async fn oversized_body_is_413() {
     assert_eq!(res.status, 413);
     assert_eq!(res.body["code"], "payload_too_large");
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_413_on_every_route_before_any_lookup() {
+    let app = TestApp::new().await;
+    let owner = app.tenant(Mode::Test).await;
+    let stranger = app.tenant(Mode::Test).await;
+    let huge = "x".repeat(257 * 1024);
+    app.take_ops();
+    let patch = app
+        .send(
+            "PATCH",
+            &format!("/v1/brands/{}", owner.brand_id),
+            Some(&stranger.key),
+            Some(huge.clone()),
+        )
+        .await;
+    assert_eq!(patch.status, 413, "not 404: the size is checked first");
+    let unauthenticated = app
+        .send("POST", "/v1/auth/magic-link", None, Some(huge))
+        .await;
+    assert_eq!(unauthenticated.status, 413);
+    assert_eq!(app.take_ops().0, Vec::<String>::new(), "nothing was read");
+}
+
+#[tokio::test]
+async fn an_empty_patch_changes_nothing_and_writes_nothing() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let path = format!("/v1/brands/{}", tenant.brand_id);
+    let before = app.get(&path, &tenant.key).await.body;
+    app.clock.advance(5);
+    app.take_ops();
+    let res = app.patch(&path, &tenant.key, json!({})).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, before, "updatedAt did not move");
+    assert_eq!(app.take_ops().1, 0);
+}

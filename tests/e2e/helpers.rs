@@ -6,13 +6,14 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, SystemClock};
+use dispatch_http::testing::{match_path, v2_event};
 use dispatch_http::{AuthConfig, Context, dispatch};
 use dispatch_mail::SesMailer;
 use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
 use lambda_http::{Body, Request, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -112,28 +113,7 @@ pub fn router_routes() -> Vec<Route> {
     routes
 }
 
-/// Matches a concrete path against a route template, returning the path parameters.
-fn match_path(template: &str, path: &str) -> Option<Map<String, Value>> {
-    let t: Vec<&str> = template.split('/').collect();
-    let p: Vec<&str> = path.split('/').collect();
-    if t.len() != p.len() {
-        return None;
-    }
-    let mut params = Map::new();
-    for (ts, ps) in t.iter().zip(&p) {
-        if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            if ps.is_empty() {
-                return None;
-            }
-            params.insert(name.to_string(), json!(ps));
-        } else if ts != ps {
-            return None;
-        }
-    }
-    Some(params)
-}
-
-/// An API Gateway HTTP API (payload v2) event, as the deployed API sends it.
+/// An API Gateway HTTP API (payload v2) event for `route`, as the deployed API sends it.
 pub fn api_gateway_event(
     route: &Route,
     path: &str,
@@ -142,50 +122,15 @@ pub fn api_gateway_event(
     body: Option<&str>,
     source_ip: &str,
 ) -> Value {
-    let params = match_path(&route.path, path).unwrap_or_default();
-    let mut header_map = Map::new();
-    for (k, v) in headers {
-        header_map.insert(k.to_ascii_lowercase(), json!(v));
-    }
-    let query_params: Map<String, Value> = query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (k.to_string(), json!(v))
-        })
-        .collect();
-    let route_key = format!("{} {}", route.method, route.path);
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": header_map,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {"method": route.method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "dispatch-e2e"},
-            "requestId": format!("e2e-{}", dispatch_domain::random::base62(12)),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "28/Nov/2026:19:26:14 +0000",
-            "timeEpoch": 1795893974000u64
-        },
-        "isBase64Encoded": false
-    });
-    if !params.is_empty() {
-        event["pathParameters"] = Value::Object(params);
-    }
-    if !query_params.is_empty() {
-        event["queryStringParameters"] = Value::Object(query_params);
-    }
-    if let Some(b) = body {
-        event["body"] = json!(b);
-    }
-    event
+    v2_event(
+        &route.method,
+        &route.path,
+        path,
+        query,
+        headers,
+        body,
+        source_ip,
+    )
 }
 
 /// A response as a client sees it.

@@ -268,7 +268,7 @@ pub async fn update_api_key_scope<S: CredentialStore + SessionStore + ApiKeyStor
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }
-    if record.revoked_at.is_some() {
+    if record.revoked_at.is_some() || record.expires_at.is_some_and(|t| t <= ctx.clock.now()) {
         return Err(revoked());
     }
     check_brands_exist(
@@ -300,8 +300,8 @@ pub async fn update_api_key_scope<S: CredentialStore + SessionStore + ApiKeyStor
 
 fn revoked() -> ApiError {
     ApiError::Conflict {
-        code: "api_key_revoked",
-        message: "The API key is revoked; its scope cannot change.".into(),
+        code: "api_key_inactive",
+        message: "The API key is revoked or expired; its scope cannot change.".into(),
     }
 }
 

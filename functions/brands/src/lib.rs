@@ -225,6 +225,10 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
         return Err(ApiError::Validation(errors.into_vec()));
     }
 
+    // Nothing to change: answer with the brand as it is, without a write.
+    if patch == BrandPatch::default() {
+        return json(StatusCode::OK, &BrandView::from(&brand));
+    }
     let now = ctx.clock.now();
     match ctx
         .store

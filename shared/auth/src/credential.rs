@@ -20,7 +20,17 @@ pub enum Credential {
     /// `sess_…`: a dashboard session (accepted as Bearer for non-browser clients).
     Session(OpaqueToken),
     /// `pt_…`: a portal token, verified by signature.
-    Portal(String),
+    Portal(PortalTokenText),
+}
+
+/// The raw text of a portal token. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PortalTokenText(pub String);
+
+impl std::fmt::Debug for PortalTokenText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PortalTokenText(pt_…)")
+    }
 }
 
 /// Longest bearer value we look at; anything longer is malformed without further work.
@@ -51,7 +61,7 @@ impl Credential {
         } else if token.starts_with("sess_") {
             OpaqueToken::parse(TokenKind::Session, token).map(Credential::Session)
         } else if token.starts_with("pt_") {
-            Ok(Credential::Portal(token.to_string()))
+            Ok(Credential::Portal(PortalTokenText(token.to_string())))
         } else {
             Err(CredentialError::Malformed)
         }

@@ -8,6 +8,8 @@ pub mod cookie;
 pub mod error;
 pub mod request;
 pub mod response;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use dispatch_domain::{Clock, SystemClock};
 use lambda_http::{Body, Request, Response, service_fn};
@@ -58,7 +60,13 @@ where
     let started = Instant::now();
     let id = request_id(&req);
     let route = request::route_key(&req);
-    let mut response = match handler(req).await {
+    // The body limit holds for every route, before authentication or any lookup.
+    let result = if req.body().len() > request::MAX_BODY_BYTES {
+        Err(ApiError::PayloadTooLarge)
+    } else {
+        handler(req).await
+    };
+    let mut response = match result {
         Ok(response) => response,
         Err(err) => err.into_response(&id),
     };
