@@ -2,9 +2,10 @@
 //! API, against the emulator.
 
 use crate::helpers::{TestApp, unique_email, workspace_root};
-use crate::runtime_api::{Outcome, invoke};
 use dispatch_domain::Mode;
+use dispatch_runtime_emulator::{Emulator, Outcome};
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_binary_answers_its_event() {
@@ -48,7 +49,17 @@ async fn every_function_binary_answers_its_event() {
             // earlier request in its rate-limit window.
             .replace("{{EMAIL}}", &invitee);
         assert!(!event.contains("{{"), "{function}: an unfilled placeholder");
-        match invoke(&bin_dir.join(&function), event, &app.table).await {
+        let env = [("TABLE_NAME".to_string(), app.table.clone())];
+        let emulator = Emulator::start(&bin_dir.join(&function), vec![event], &env)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot start {function}: {e} (scripts/test builds the binaries first)")
+            });
+        let answered = emulator.wait_for(1, Duration::from_secs(30)).await;
+        emulator.stop().await;
+        let invocation =
+            answered.unwrap_or_else(|| panic!("{function} did not answer within 30 s"));
+        match &invocation[0].outcome {
             Outcome::Response(response) => {
                 let status = response["statusCode"].as_u64().unwrap_or(0);
                 assert!(

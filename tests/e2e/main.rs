@@ -2,7 +2,6 @@
 //! and exports its endpoint; the handlers here talk to it over DynamoDB's real wire protocol.
 
 mod helpers;
-mod runtime_api;
 
 mod accounts;
 mod api_keys;

@@ -661,3 +661,29 @@ async fn signup_is_off_by_default_and_creates_an_organization_when_on() {
     let me = app.get("/v1/accounts/me", session).await;
     assert_eq!(me.body["id"], res.body["organization"]["id"]);
 }
+
+#[tokio::test]
+async fn a_cross_site_form_cannot_verify_a_link_login_csrf() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Live).await;
+    let token = app.request_link(&tenant.owner_email).await;
+    // What an HTML form can send: text/plain or urlencoded, never application/json.
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let headers = vec![("content-type".to_string(), content_type.to_string())];
+        let body = json!({"token": token}).to_string();
+        let res = app
+            .send_with_headers("POST", "/v1/auth/verify", &headers, Some(body))
+            .await;
+        assert_eq!(res.status, 415, "{content_type}");
+        assert!(res.header("set-cookie").is_none());
+    }
+    let ok = app
+        .send(
+            "POST",
+            "/v1/auth/verify",
+            None,
+            Some(json!({"token": token}).to_string()),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "the refused attempts consumed nothing");
+}

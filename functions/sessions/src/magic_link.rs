@@ -93,15 +93,17 @@ async fn enforce_limits<S: RateLimitStore>(
 #[derive(Debug)]
 enum NotSent {
     Store(dispatch_store::StoreError),
-    Mail(dispatch_mail::MailError),
+    /// The mail error itself is dropped: its text can carry the recipient's address.
+    Mail,
     NoLinkBase,
 }
 
 impl std::fmt::Display for NotSent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NotSent::Store(e) => write!(f, "{e}"),
-            NotSent::Mail(e) => write!(f, "{e}"),
+            NotSent::Store(e) => write!(f, "storage: {e}"),
+            // SES messages can echo the recipient's address: keep them out of the logs.
+            NotSent::Mail => f.write_str("mail"),
             NotSent::NoLinkBase => {
                 f.write_str("no PUBLIC_URL and no API Gateway domain to build the link from")
             }
@@ -144,7 +146,7 @@ where
     app.mailer
         .send(&sign_in_mail(email, &link))
         .await
-        .map_err(NotSent::Mail)
+        .map_err(|_| NotSent::Mail)
 }
 
 /// The sign-in email. The link is ours (a base URL from configuration and a base62

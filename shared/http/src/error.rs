@@ -29,6 +29,7 @@ pub enum ApiError {
         message: String,
     },
     PayloadTooLarge,
+    UnsupportedMediaType,
     /// 429: `retry_after` seconds until the window that was exceeded resets.
     RateLimited {
         limit: u64,
@@ -64,6 +65,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -87,6 +89,11 @@ impl ApiError {
             ApiError::PayloadTooLarge => (
                 "payload_too_large",
                 "The request body is larger than 256 KiB.".into(),
+                None,
+            ),
+            ApiError::UnsupportedMediaType => (
+                "unsupported_media_type",
+                "Send the body as JSON with 'Content-Type: application/json'.".into(),
                 None,
             ),
             ApiError::RateLimited { .. } => (

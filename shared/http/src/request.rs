@@ -75,11 +75,11 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        bytes
-    };
+    let empty = bytes.iter().all(u8::is_ascii_whitespace);
+    if !empty && !is_json_content_type(req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes: &[u8] = if empty { b"{}" } else { bytes };
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest {
             code: "invalid_json",
@@ -96,6 +96,15 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         let inner = err.into_inner().to_string();
         ApiError::Validation(vec![field_error(&path, &inner)])
     })
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json_content_type(req: &Request) -> bool {
+    req.headers()
+        .get(lambda_http::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Turns a serde message into a field error a client can act on.

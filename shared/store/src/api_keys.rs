@@ -113,17 +113,10 @@ fn is_cancelled<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
 
 impl CredentialStore for DynamoStore {
     async fn api_key_grant(&self, hash: &SecretHash) -> Result<Option<ApiKeyGrant>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::api_key_auth(hash)))
-            .key(keys::SK, s(keys::API_KEY_AUTH_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        let Some(item) = out.item else {
+        let item = self
+            .get(keys::api_key_auth(hash), keys::API_KEY_AUTH_SK)
+            .await?;
+        let Some(item) = item else {
             return Ok(None);
         };
         let r = Reader(&item);
@@ -186,22 +179,11 @@ impl ApiKeyStore for DynamoStore {
         org: &OrgId,
         mode: Mode,
     ) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::tenant(org, mode)))
-            .expression_attribute_values(":prefix", s(keys::API_KEY_SK_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            out.push(record_from(&item.map_err(StoreError::backend)?)?);
-        }
-        Ok(out)
+        self.query(keys::tenant(org, mode), keys::API_KEY_SK_PREFIX)
+            .await?
+            .iter()
+            .map(record_from)
+            .collect()
     }
 
     async fn api_key(
@@ -210,17 +192,10 @@ impl ApiKeyStore for DynamoStore {
         mode: Mode,
         key: &KeyId,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::tenant(org, mode)))
-            .key(keys::SK, s(keys::api_key_sk(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        out.item.as_ref().map(record_from).transpose()
+        let item = self
+            .get(keys::tenant(org, mode), keys::api_key_sk(key))
+            .await?;
+        item.as_ref().map(record_from).transpose()
     }
 
     async fn create_api_key(&self, org: &OrgId, record: &ApiKeyRecord) -> Result<(), StoreError> {

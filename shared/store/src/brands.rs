@@ -129,22 +129,11 @@ fn slug_release(
 
 impl BrandStore for DynamoStore {
     async fn list_brands(&self, org: &OrgId, mode: Mode) -> Result<Vec<Brand>, StoreError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::tenant(org, mode)))
-            .expression_attribute_values(":prefix", s(keys::BRAND_SK_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            out.push(brand_from(&item.map_err(StoreError::backend)?)?);
-        }
-        Ok(out)
+        self.query(keys::tenant(org, mode), keys::BRAND_SK_PREFIX)
+            .await?
+            .iter()
+            .map(brand_from)
+            .collect()
     }
 
     async fn brand(
@@ -153,17 +142,10 @@ impl BrandStore for DynamoStore {
         mode: Mode,
         brand: &BrandId,
     ) -> Result<Option<Brand>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::tenant(org, mode)))
-            .key(keys::SK, s(keys::brand_sk(brand)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        out.item.as_ref().map(brand_from).transpose()
+        let item = self
+            .get(keys::tenant(org, mode), keys::brand_sk(brand))
+            .await?;
+        item.as_ref().map(brand_from).transpose()
     }
 
     async fn existing_brands(

@@ -12,6 +12,7 @@ pub mod counter;
 mod item;
 pub mod keys;
 mod members;
+mod ops;
 mod orgs;
 mod rate_limits;
 mod sessions;

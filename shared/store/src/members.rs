@@ -136,55 +136,59 @@ fn membership_from(item: &Item) -> Result<Membership, StoreError> {
     })
 }
 
-fn set_on_both(
-    table: &str,
-    member: &Member,
-    expression: &str,
-    values: &[(&str, &str)],
-) -> Result<[TransactWriteItem; 2], StoreError> {
-    let keys_of = [
-        (keys::org(&member.org_id), keys::member_sk(&member.id)),
-        (
-            keys::account(&member.email),
-            keys::membership_sk(&member.org_id),
-        ),
-    ];
-    let build = |(pk, sk): &(String, String)| -> Result<TransactWriteItem, StoreError> {
-        let mut u = Update::builder()
-            .table_name(table)
-            .key(keys::PK, s(pk.clone()))
-            .key(keys::SK, s(sk.clone()))
-            .update_expression(expression)
-            .condition_expression("attribute_exists(pk)");
-        // DynamoDB refuses names an expression does not use: declare only the used ones.
-        for (placeholder, name) in [("#role", "role"), ("#status", "status")] {
-            if expression.contains(placeholder) {
-                u = u.expression_attribute_names(placeholder, name);
+impl DynamoStore {
+    /// Applies `expression` to both items of a member (the organization's record and the
+    /// account's membership) in one transaction; `NotFound` when either is gone.
+    async fn set_on_member(
+        &self,
+        member: &Member,
+        expression: &str,
+        values: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let keys_of = [
+            (keys::org(&member.org_id), keys::member_sk(&member.id)),
+            (
+                keys::account(&member.email),
+                keys::membership_sk(&member.org_id),
+            ),
+        ];
+        let mut writes = Vec::with_capacity(2);
+        for (pk, sk) in keys_of {
+            let mut u = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(sk))
+                .update_expression(expression)
+                .condition_expression("attribute_exists(pk)");
+            // DynamoDB refuses names an expression does not use: declare only the used ones.
+            for (placeholder, name) in [("#role", "role"), ("#status", "status")] {
+                if expression.contains(placeholder) {
+                    u = u.expression_attribute_names(placeholder, name);
+                }
             }
+            for (name, value) in values {
+                u = u.expression_attribute_values(*name, s(*value));
+            }
+            writes.push(
+                TransactWriteItem::builder()
+                    .update(tx::build(u.build())?)
+                    .build(),
+            );
         }
-        for (name, value) in values {
-            u = u.expression_attribute_values(*name, s(*value));
-        }
-        Ok(TransactWriteItem::builder()
-            .update(tx::build(u.build())?)
-            .build())
-    };
-    Ok([build(&keys_of[0])?, build(&keys_of[1])?])
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
+    }
 }
 
 impl MemberStore for DynamoStore {
     async fn account(&self, email: &Email) -> Result<Option<Account>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::account(email)))
-            .key(keys::SK, s(keys::ACCOUNT_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        let Some(item) = out.item else {
+        let item = self.get(keys::account(email), keys::ACCOUNT_SK).await?;
+        let Some(item) = item else {
             return Ok(None);
         };
         let r = Reader(&item);
@@ -196,55 +200,24 @@ impl MemberStore for DynamoStore {
     }
 
     async fn memberships(&self, email: &Email) -> Result<Vec<Membership>, StoreError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::account(email)))
-            .expression_attribute_values(":prefix", s(keys::MEMBERSHIP_SK_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            out.push(membership_from(&item.map_err(StoreError::backend)?)?);
-        }
-        Ok(out)
+        self.query(keys::account(email), keys::MEMBERSHIP_SK_PREFIX)
+            .await?
+            .iter()
+            .map(membership_from)
+            .collect()
     }
 
     async fn members(&self, org: &OrgId) -> Result<Vec<Member>, StoreError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::org(org)))
-            .expression_attribute_values(":prefix", s(keys::MEMBER_SK_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            out.push(member_from(&item.map_err(StoreError::backend)?)?);
-        }
-        Ok(out)
+        self.query(keys::org(org), keys::MEMBER_SK_PREFIX)
+            .await?
+            .iter()
+            .map(member_from)
+            .collect()
     }
 
     async fn member(&self, org: &OrgId, member: &MemberId) -> Result<Option<Member>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::org(org)))
-            .key(keys::SK, s(keys::member_sk(member)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        out.item.as_ref().map(member_from).transpose()
+        let item = self.get(keys::org(org), keys::member_sk(member)).await?;
+        item.as_ref().map(member_from).transpose()
     }
 
     async fn add_member(
@@ -272,35 +245,13 @@ impl MemberStore for DynamoStore {
     }
 
     async fn activate_member(&self, member: &Member) -> Result<(), StoreError> {
-        let writes = set_on_both(
-            &self.table,
-            member,
-            "SET #status = :active",
-            &[(":active", "active")],
-        )?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes.to_vec()))
-            .send()
+        self.set_on_member(member, "SET #status = :active", &[(":active", "active")])
             .await
-            .map_err(|e| tx::classify(e, &[], ""))?;
-        Ok(())
     }
 
     async fn change_member_role(&self, member: &Member, role: Role) -> Result<(), StoreError> {
-        let writes = set_on_both(
-            &self.table,
-            member,
-            "SET #role = :role",
-            &[(":role", role.as_str())],
-        )?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes.to_vec()))
-            .send()
+        self.set_on_member(member, "SET #role = :role", &[(":role", role.as_str())])
             .await
-            .map_err(|e| tx::classify(e, &[], ""))?;
-        Ok(())
     }
 
     async fn remove_member(&self, member: &Member) -> Result<(), StoreError> {

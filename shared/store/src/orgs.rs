@@ -29,17 +29,8 @@ pub struct NewOrganization {
 
 impl OrgStore for DynamoStore {
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::org(org)))
-            .key(keys::SK, s(keys::ORG_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        let Some(item) = out.item else {
+        let item = self.get(keys::org(org), keys::ORG_SK).await?;
+        let Some(item) = item else {
             return Ok(None);
         };
         let r = Reader(&item);

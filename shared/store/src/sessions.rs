@@ -64,22 +64,11 @@ impl DynamoStore {
         org: &OrgId,
         member: &MemberId,
     ) -> Result<Vec<SecretHash>, StoreError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::member_sessions(org, member)))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(StoreError::backend)?;
-            out.push(Reader(&item).parsed("sessionHash", SecretHash::from_hex)?);
-        }
-        Ok(out)
+        self.query(keys::member_sessions(org, member), "")
+            .await?
+            .iter()
+            .map(|item| Reader(item).parsed("sessionHash", SecretHash::from_hex))
+            .collect()
     }
 
     async fn delete_session_items(
@@ -113,17 +102,8 @@ impl DynamoStore {
 
 impl SessionStore for DynamoStore {
     async fn session_grant(&self, hash: &SecretHash) -> Result<Option<SessionGrant>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::session(hash)))
-            .key(keys::SK, s(keys::SESSION_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        out.item.as_ref().map(grant_from).transpose()
+        let item = self.get(keys::session(hash), keys::SESSION_SK).await?;
+        item.as_ref().map(grant_from).transpose()
     }
 
     async fn refresh_session(&self, hash: &SecretHash, now: Timestamp) -> Result<(), StoreError> {
@@ -261,16 +241,8 @@ impl SessionStore for DynamoStore {
         // The pointer names the previous link: it is deleted in the same transaction, so
         // only the newest link for an address works.
         let previous = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::account(email)))
-            .key(keys::SK, s(keys::LATEST_MAGIC_LINK_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::backend)?
-            .item
+            .get(keys::account(email), keys::LATEST_MAGIC_LINK_SK)
+            .await?
             .and_then(|item| Reader(&item).opt_string("linkHash").ok().flatten())
             .and_then(|hex| SecretHash::from_hex(&hex));
         let put_pointer = aws_sdk_dynamodb::types::Put::builder()
