@@ -241,8 +241,11 @@ where
     } else {
         Delivery::Bearer
     };
+    // End the old session first: if anything below fails, the caller is signed out
+    // rather than left holding two live sessions.
+    ctx.store.delete_session(&auth.hash, &auth.grant).await?;
     let now = ctx.clock.now();
-    let response = start_session(
+    start_session(
         ctx,
         &auth.grant.email,
         &membership,
@@ -250,7 +253,5 @@ where
         now,
         auth.principal.mode,
     )
-    .await?;
-    ctx.store.delete_session(&auth.hash, &auth.grant).await?;
-    Ok(response)
+    .await
 }

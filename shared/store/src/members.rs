@@ -5,7 +5,7 @@
 
 use crate::item::{Item, Reader, s, ts};
 use crate::{DynamoStore, MemberStore, StoreError, keys, tx};
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use dispatch_auth::Role;
 use dispatch_domain::{AccountId, Email, MemberId, OrgId, Timestamp};
 
@@ -255,18 +255,14 @@ impl MemberStore for DynamoStore {
     }
 
     async fn remove_member(&self, member: &Member) -> Result<(), StoreError> {
-        let delete = |pk: String, sk: String| -> Result<TransactWriteItem, StoreError> {
-            let d = Delete::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(pk))
-                .key(keys::SK, s(sk));
-            Ok(TransactWriteItem::builder()
-                .delete(tx::build(d.build())?)
-                .build())
-        };
         let writes = vec![
-            delete(keys::org(&member.org_id), keys::member_sk(&member.id))?,
-            delete(
+            tx::delete(
+                &self.table,
+                keys::org(&member.org_id),
+                keys::member_sk(&member.id),
+            )?,
+            tx::delete(
+                &self.table,
                 keys::account(&member.email),
                 keys::membership_sk(&member.org_id),
             )?,

@@ -77,19 +77,15 @@ impl DynamoStore {
         org: &OrgId,
         member: &MemberId,
     ) -> Result<(), StoreError> {
-        let delete = |pk: String, sk: String| -> Result<TransactWriteItem, StoreError> {
-            let d = Delete::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(pk))
-                .key(keys::SK, s(sk));
-            Ok(TransactWriteItem::builder()
-                .delete(tx::build(d.build())?)
-                .build())
-        };
         self.client
             .transact_write_items()
-            .transact_items(delete(keys::session(hash), keys::SESSION_SK.into())?)
-            .transact_items(delete(
+            .transact_items(tx::delete(
+                &self.table,
+                keys::session(hash),
+                keys::SESSION_SK,
+            )?)
+            .transact_items(tx::delete(
+                &self.table,
                 keys::member_sessions(org, member),
                 keys::member_session_sk(hash),
             )?)

@@ -2,9 +2,11 @@
 
 use crate::StoreError;
 use crate::item::Item;
+use crate::item::s;
+use crate::keys;
 use aws_sdk_dynamodb::error::{BuildError, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 /// Unwraps an SDK builder result.
 pub(crate) fn build<T>(r: Result<T, BuildError>) -> Result<T, StoreError> {
@@ -19,6 +21,21 @@ pub(crate) fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, Stor
         .condition_expression("attribute_not_exists(pk)");
     Ok(TransactWriteItem::builder()
         .put(build(put.build())?)
+        .build())
+}
+
+/// An unconditional `Delete` of (`pk`, `sk`) inside a transaction.
+pub(crate) fn delete(
+    table: &str,
+    pk: String,
+    sk: impl Into<String>,
+) -> Result<TransactWriteItem, StoreError> {
+    let d = Delete::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk));
+    Ok(TransactWriteItem::builder()
+        .delete(build(d.build())?)
         .build())
 }
 
