@@ -1,5 +1,5 @@
 use crate::helpers::TestApp;
-use dispatch_domain::Mode;
+use dispatch_domain::{Clock, Mode};
 use serde_json::json;
 
 #[tokio::test]
@@ -322,4 +322,76 @@ async fn an_empty_patch_changes_nothing_and_writes_nothing() {
     assert_eq!(res.status, 200);
     assert_eq!(res.body, before, "updatedAt did not move");
     assert_eq!(app.take_ops().1, 0);
+}
+
+#[tokio::test]
+async fn a_rename_based_on_a_stale_read_fails_and_leaks_no_slug() {
+    use dispatch_domain::brand::Slug;
+    use dispatch_store::{BrandPatch, BrandStore};
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let stale = app
+        .ctx
+        .store
+        .brand(&org, Mode::Test, &tenant.brand_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // Someone renames it first.
+    let first = app
+        .patch(
+            &format!("/v1/brands/{}", tenant.brand_id),
+            &tenant.key,
+            json!({"slug": "first"}),
+        )
+        .await;
+    assert_eq!(first.status, 200);
+    // A write based on the older read must not release "first" nor claim "second".
+    let patch = BrandPatch {
+        slug: Some(Slug::parse("second").unwrap()),
+        ..BrandPatch::default()
+    };
+    let result = app
+        .ctx
+        .store
+        .update_brand(Mode::Test, &stale, &patch, app.clock.now())
+        .await;
+    assert!(
+        matches!(result, Err(dispatch_store::StoreError::NotFound)),
+        "{result:?}"
+    );
+    assert_eq!(
+        app.post(
+            "/v1/brands",
+            &tenant.key,
+            json!({"name": "X", "slug": "second"})
+        )
+        .await
+        .status,
+        201,
+        "second is free"
+    );
+    assert_eq!(
+        app.post(
+            "/v1/brands",
+            &tenant.key,
+            json!({"name": "Y", "slug": "first"})
+        )
+        .await
+        .status,
+        409,
+        "first is still held"
+    );
+    let delete = app.ctx.store.delete_brand(Mode::Test, &stale).await;
+    assert!(
+        delete.is_err(),
+        "a delete based on the stale read is refused too"
+    );
+    assert_eq!(
+        app.get(&format!("/v1/brands/{}", tenant.brand_id), &tenant.key)
+            .await
+            .body["slug"],
+        "first"
+    );
 }

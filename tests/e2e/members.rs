@@ -273,3 +273,77 @@ async fn members_of_another_organization_are_404() {
         404
     );
 }
+
+#[tokio::test]
+async fn a_half_finished_removal_is_finished_by_retrying_it() {
+    use dispatch_store::MemberStore;
+    let app = TestApp::new().await;
+    let (tenant, owner) = owner_session(&app).await;
+    let (id, session) = member_session(&app, &owner, &unique_email("leaver"), "admin").await;
+    // Simulate a removal whose session cleanup never ran: the member is gone, the session not.
+    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let member_id = dispatch_domain::MemberId::parse(&id).unwrap();
+    let member = app
+        .ctx
+        .store
+        .member(&org, &member_id)
+        .await
+        .unwrap()
+        .unwrap();
+    app.ctx.store.remove_member(&member).await.unwrap();
+    assert_eq!(
+        app.get("/v1/brands", &session).await.status,
+        200,
+        "the stale session still works"
+    );
+
+    let retry = app.delete(&format!("/v1/auth/members/{id}"), &owner).await;
+    assert_eq!(retry.status, 404);
+    assert_eq!(
+        app.get("/v1/brands", &session).await.status,
+        401,
+        "the retry ended it"
+    );
+}
+
+#[tokio::test]
+async fn a_half_finished_role_change_is_finished_by_retrying_it() {
+    use dispatch_auth::Role;
+    use dispatch_store::MemberStore;
+    let app = TestApp::new().await;
+    let (tenant, owner) = owner_session(&app).await;
+    let (id, session) = member_session(&app, &owner, &unique_email("admin"), "admin").await;
+    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let member_id = dispatch_domain::MemberId::parse(&id).unwrap();
+    let member = app
+        .ctx
+        .store
+        .member(&org, &member_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // The membership says agent, the session still says admin.
+    app.ctx
+        .store
+        .change_member_role(&member, Role::Agent)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/v1/accounts/me/api-keys", &session).await.status,
+        200
+    );
+
+    let retry = app
+        .patch(
+            &format!("/v1/auth/members/{id}"),
+            &owner,
+            json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(retry.status, 200);
+    assert_eq!(
+        app.get("/v1/accounts/me/api-keys", &session).await.status,
+        403,
+        "the session follows the membership"
+    );
+}

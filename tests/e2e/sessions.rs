@@ -687,3 +687,57 @@ async fn a_cross_site_form_cannot_verify_a_link_login_csrf() {
         .await;
     assert_eq!(ok.status, 200, "the refused attempts consumed nothing");
 }
+
+#[tokio::test]
+async fn switching_organization_never_extends_the_absolute_limit() {
+    let app = TestApp::new().await;
+    let first = app.tenant(Mode::Live).await;
+    let second = app.tenant_owned_by(&first.owner_email, Mode::Live).await;
+    let mut session = app.sign_in_with_bearer(&first.owner_email).await;
+    let current = app.get("/v1/auth/session", &session).await.body["organization"]["id"].clone();
+    let same = app
+        .post(
+            "/v1/auth/switch-organization",
+            &session,
+            json!({"organizationId": current}),
+        )
+        .await;
+    assert_eq!(
+        same.status, 409,
+        "switching to the current organization is refused"
+    );
+
+    // Use the session twice a day and switch back and forth every day, for a week.
+    let mut elapsed = 0;
+    let mut targets = [first.org_id.clone(), second.org_id.clone()]
+        .into_iter()
+        .cycle();
+    while elapsed + SESSION_IDLE_SECS / 2 < SESSION_ABSOLUTE_SECS {
+        app.clock.advance(SESSION_IDLE_SECS / 2);
+        elapsed += SESSION_IDLE_SECS / 2;
+        let here = app.get("/v1/auth/session", &session).await;
+        assert_eq!(here.status, 200, "alive at {elapsed}s");
+        let mut target = targets.next().unwrap();
+        if here.body["organization"]["id"] == target.as_str() {
+            target = targets.next().unwrap();
+        }
+        let switched = app
+            .post(
+                "/v1/auth/switch-organization",
+                &session,
+                json!({"organizationId": target}),
+            )
+            .await;
+        assert_eq!(switched.status, 200, "{:?}", switched.body);
+        session = switched.body["session"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    }
+    app.clock.advance(SESSION_ABSOLUTE_SECS - elapsed);
+    let res = app.get("/v1/auth/session", &session).await;
+    assert_eq!(
+        res.status, 401,
+        "seven days after signing in, whatever was switched"
+    );
+}

@@ -158,6 +158,26 @@ async fn load_brand<S: BrandStore>(
         .ok_or(ApiError::NotFound)
 }
 
+/// After a conditional write on `brand` failed: 409 if it still exists (someone changed it
+/// concurrently; the client should read it again), 404 if it is gone.
+async fn changed_or_gone<S: BrandStore>(
+    store: &S,
+    principal: &Principal,
+    brand: &Brand,
+) -> ApiError {
+    match store
+        .brand(&principal.org_id, principal.mode, &brand.id)
+        .await
+    {
+        Ok(Some(_)) => ApiError::Conflict {
+            code: "concurrent_update",
+            message: "The brand changed while this request ran. Read it again and retry.".into(),
+        },
+        Ok(None) => ApiError::NotFound,
+        Err(e) => e.into(),
+    }
+}
+
 fn require_brand_manager(principal: &Principal, brand: &Brand) -> Result<(), ApiError> {
     if principal.can_manage_brand(&brand.id) {
         Ok(())
@@ -237,8 +257,10 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
     {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(slug_taken()),
-        // Deleted between our read and our write.
-        Err(StoreError::NotFound) => return Err(ApiError::NotFound),
+        // Deleted or renamed between our read and our write.
+        Err(StoreError::NotFound) => {
+            return Err(changed_or_gone(&ctx.store, &principal, &brand).await);
+        }
         Err(e) => return Err(e.into()),
     }
     json(StatusCode::OK, &BrandView::from(&apply(brand, patch, now)))
@@ -279,7 +301,14 @@ pub async fn delete<S: CredentialStore + SessionStore + BrandStore>(
     require_brand_manager(&principal, &brand)?;
     match query_param(&req, "confirm").as_deref() {
         Some("true") => match ctx.store.delete_brand(principal.mode, &brand).await {
-            Ok(()) | Err(StoreError::NotFound) => no_content(),
+            Ok(()) => no_content(),
+            // Already gone is success (a retried DELETE); renamed meanwhile is a conflict.
+            Err(StoreError::NotFound) => {
+                match changed_or_gone(&ctx.store, &principal, &brand).await {
+                    ApiError::NotFound => no_content(),
+                    conflict => Err(conflict),
+                }
+            }
             Err(e) => Err(e.into()),
         },
         Some("false") | None => json(StatusCode::OK, &DeletePreview::of(&brand)),

@@ -191,11 +191,19 @@ where
             Err(StoreError::NotFound) => return Err(ApiError::NotFound),
             Err(e) => return Err(e.into()),
         }
-        ctx.store
-            .set_member_sessions_role(&member.org_id, &member.id, role)
-            .await?;
-        member.role = role;
     }
+    // Bring every open session in line with the role as stored now, even when this request
+    // changed nothing: it repairs a previous attempt that failed half-way, and a concurrent
+    // change settles on what the membership says.
+    let stored = ctx
+        .store
+        .member(&member.org_id, &member.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.store
+        .set_member_sessions_role(&member.org_id, &member.id, stored.role)
+        .await?;
+    member.role = stored.role;
     json(StatusCode::OK, &MemberView::from(&member))
 }
 
@@ -206,7 +214,15 @@ where
     S: CredentialStore + SessionStore + MemberStore,
 {
     let auth = require_admin(ctx, &req).await?;
-    let member = load_member(ctx, &auth, &req).await?;
+    let id = path_id(&req, "memberId", MemberId::parse)?;
+    let Some(member) = ctx.store.member(&auth.grant.org_id, &id).await? else {
+        // Already removed, perhaps by an attempt whose session cleanup failed: finish it.
+        // The index is keyed by this organization, so nothing outside it is touched.
+        ctx.store
+            .delete_member_sessions(&auth.grant.org_id, &id)
+            .await?;
+        return Err(ApiError::NotFound);
+    };
     if member.role == Role::Owner {
         return Err(ApiError::Forbidden {
             code: "owner_cannot_be_removed",

@@ -71,7 +71,11 @@ where
         // The address lost its last membership after the link was sent.
         None => return Err(INVALID_TOKEN),
     };
-    start_session(ctx, &email, &membership, delivery, now, Mode::Live).await
+    let start = SessionStart {
+        now,
+        signed_in_at: now,
+    };
+    start_session(ctx, &email, &membership, delivery, start, Mode::Live).await
 }
 
 /// Self-serve signup: a new organization owned by `email`.
@@ -105,13 +109,21 @@ async fn sign_up<S: OrgStore>(
     })
 }
 
+/// When a session starts: `signed_in_at` is when the person proved their address. A session
+/// made by switching organization keeps the original sign-in time, so switching never
+/// extends the absolute limit.
+struct SessionStart {
+    now: Timestamp,
+    signed_in_at: Timestamp,
+}
+
 /// Creates a session for `email` in `membership`'s organization and answers with it.
 async fn start_session<S>(
     ctx: &Context<S>,
     email: &Email,
     membership: &Membership,
     delivery: Delivery,
-    now: Timestamp,
+    start: SessionStart,
     mode: Mode,
 ) -> Reply
 where
@@ -139,8 +151,8 @@ where
         org_id: membership.org_id.clone(),
         member_id: membership.member_id.clone(),
         role: membership.role,
-        created_at: now,
-        last_seen_at: now,
+        created_at: start.signed_in_at,
+        last_seen_at: start.now,
     };
     match ctx.store.create_session(&token.hash(), &grant).await {
         Ok(()) => {}
@@ -154,7 +166,10 @@ where
         &SignedInView::new(&grant, &membership.org_name, mode, body_token),
     )?;
     if delivery == Delivery::Cookie {
-        let (name, value) = set_session_cookie(token.expose(), SESSION_ABSOLUTE_SECS, &ctx.auth);
+        // The cookie lives as long as the session can: until its absolute limit.
+        let max_age =
+            (grant.absolute_expiry().unix() - start.now.unix()).clamp(0, SESSION_ABSOLUTE_SECS);
+        let (name, value) = set_session_cookie(token.expose(), max_age, &ctx.auth);
         response.headers_mut().insert(name, value);
     }
     Ok(response)
@@ -236,6 +251,12 @@ where
         .into_iter()
         .find(|m| m.org_id == target)
         .ok_or(ApiError::NotFound)?;
+    if target == auth.grant.org_id {
+        return Err(ApiError::Conflict {
+            code: "already_in_organization",
+            message: "The session is already in that organization.".into(),
+        });
+    }
     let delivery = if auth.via_cookie {
         Delivery::Cookie
     } else {
@@ -244,13 +265,16 @@ where
     // End the old session first: if anything below fails, the caller is signed out
     // rather than left holding two live sessions.
     ctx.store.delete_session(&auth.hash, &auth.grant).await?;
-    let now = ctx.clock.now();
+    let start = SessionStart {
+        now: ctx.clock.now(),
+        signed_in_at: auth.grant.created_at,
+    };
     start_session(
         ctx,
         &auth.grant.email,
         &membership,
         delivery,
-        now,
+        start,
         auth.principal.mode,
     )
     .await

@@ -232,9 +232,14 @@ impl BrandStore for DynamoStore {
     ) -> Result<(), StoreError> {
         // Attribute names go through #placeholders: `name` is a DynamoDB reserved word.
         let mut sets = vec!["#updatedAt = :updatedAt".to_string()];
-        let mut names = HashMap::from([("#updatedAt".to_string(), "updatedAt".to_string())]);
-        let mut values: HashMap<String, AttributeValue> =
-            HashMap::from([(":updatedAt".to_string(), ts(now))]);
+        let mut names = HashMap::from([
+            ("#updatedAt".to_string(), "updatedAt".to_string()),
+            ("#slug".to_string(), "slug".to_string()),
+        ]);
+        let mut values: HashMap<String, AttributeValue> = HashMap::from([
+            (":updatedAt".to_string(), ts(now)),
+            (":expectedSlug".to_string(), s(current.slug.as_str())),
+        ]);
         let mut field = |name: &str, value: Option<AttributeValue>| {
             if let Some(v) = value {
                 sets.push(format!("#{name} = :{name}"));
@@ -261,7 +266,9 @@ impl BrandStore for DynamoStore {
                 .key(keys::PK, s(keys::tenant(&current.org_id, mode)))
                 .key(keys::SK, s(keys::brand_sk(&current.id)))
                 .update_expression(format!("SET {}", sets.join(", ")))
-                .condition_expression("attribute_exists(pk)")
+                // The slug released below must be the one stored: a concurrent rename fails
+                // this write instead of leaking a slug claim.
+                .condition_expression("attribute_exists(pk) AND #slug = :expectedSlug")
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .build(),
@@ -299,7 +306,10 @@ impl BrandStore for DynamoStore {
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::tenant(&brand.org_id, mode)))
                 .key(keys::SK, s(keys::brand_sk(&brand.id)))
-                .condition_expression("attribute_exists(pk)")
+                // Release only the slug the brand still holds (see update_brand).
+                .condition_expression("attribute_exists(pk) AND #slug = :expectedSlug")
+                .expression_attribute_names("#slug", "slug")
+                .expression_attribute_values(":expectedSlug", s(brand.slug.as_str()))
                 .build(),
         )?;
         let writes = vec![
