@@ -59,6 +59,7 @@ BUCKET_NAME=dispatch-local-attachments
 SENDER_ADDRESS=no-reply@dispatch.local
 STAGE=local
 RUST_LOG=info
+CURSOR_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 ENV
 }
 

@@ -220,8 +220,11 @@ impl TestApp {
             },
         };
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
+        let mut secret = [0u8; 32];
+        dispatch_domain::random::fill(&mut secret);
+        let cursors = dispatch_auth::cursor::CursorKey::new(&secret).unwrap();
         TestApp {
-            ctx: Context::new(store, clock.clone(), auth),
+            ctx: Context::new(store, clock.clone(), auth).with_cursors(cursors),
             signin,
             source_ip: format!(
                 "2001:db8::{}",
@@ -402,6 +405,9 @@ impl TestApp {
             "members-invite" => dispatch(req, |r| dispatch_members::invite(ctx, r)).await,
             "members-update" => dispatch(req, |r| dispatch_members::update(ctx, r)).await,
             "members-remove" => dispatch(req, |r| dispatch_members::remove(ctx, r)).await,
+            "customers-list" => dispatch(req, |r| dispatch_customers::list(ctx, r)).await,
+            "customers-create" => dispatch(req, |r| dispatch_customers::create(ctx, r)).await,
+            "customers-get" => dispatch(req, |r| dispatch_customers::get(ctx, r)).await,
             other => panic!("function {other} is routed but not wired into tests/e2e/helpers.rs"),
         }
     }

@@ -26,6 +26,14 @@ async fn every_function_binary_answers_its_event() {
         let second_key = app.create_key(&tenant.key, json!({"name": "second"})).await;
         let other_org = app.tenant_owned_by(&tenant.owner_email, Mode::Test).await;
         let session = app.sign_in_with_bearer(&tenant.owner_email).await;
+        // Sign-in lands in one of the owner's two organizations: switch to the other.
+        let signed_into =
+            app.get("/v1/auth/session", &session).await.body["organization"]["id"].clone();
+        let switch_target = if signed_into == other_org.org_id.as_str() {
+            tenant.org_id.clone()
+        } else {
+            other_org.org_id.clone()
+        };
         let invitee = unique_email("invitee");
         let invited = app
             .post(
@@ -36,6 +44,13 @@ async fn every_function_binary_answers_its_event() {
             .await;
         app.clock.advance(61);
         let link = app.request_link(&tenant.owner_email).await;
+        let customer = app
+            .post(
+                &format!("/v1/brands/{}/customers", tenant.brand_id),
+                &tenant.key,
+                json!({"email": unique_email("customer")}),
+            )
+            .await;
         let event = std::fs::read_to_string(&path)
             .unwrap()
             .replace("{{API_KEY}}", &tenant.key)
@@ -43,8 +58,9 @@ async fn every_function_binary_answers_its_event() {
             .replace("{{KEY_ID}}", second_key["id"].as_str().unwrap())
             .replace("{{SESSION_TOKEN}}", &session)
             .replace("{{MAGIC_LINK_TOKEN}}", &link)
-            .replace("{{ORG_ID}}", &other_org.org_id)
+            .replace("{{ORG_ID}}", &switch_target)
             .replace("{{MEMBER_ID}}", invited.body["id"].as_str().unwrap())
+            .replace("{{CUSTOMER_ID}}", customer.body["id"].as_str().unwrap())
             // A member who has never asked for a link: the binary's real clock sees no
             // earlier request in its rate-limit window.
             .replace("{{EMAIL}}", &invitee);

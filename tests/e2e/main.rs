@@ -8,6 +8,7 @@ mod api_keys;
 mod auth;
 mod brands;
 mod consistency;
+mod customers;
 mod invoke;
 mod members;
 mod sessions;

@@ -13,6 +13,7 @@ pub mod api_key;
 pub mod checksum;
 pub mod credential;
 pub mod csrf;
+pub mod cursor;
 pub mod grant;
 pub mod hash;
 pub mod principal;

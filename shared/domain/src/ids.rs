@@ -104,6 +104,10 @@ prefixed_id!(
     /// A dashboard session's public identifier (never its token).
     SessionId, "ses"
 );
+prefixed_id!(
+    /// A brand's customer (the person who opens tickets).
+    CustomerId, "cus"
+);
 
 #[cfg(test)]
 mod tests {

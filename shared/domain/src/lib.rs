@@ -5,6 +5,7 @@
 
 pub mod brand;
 pub mod clock;
+pub mod customer;
 pub mod email;
 pub mod ids;
 pub mod mode;
@@ -13,6 +14,6 @@ pub mod validation;
 
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
-pub use ids::{AccountId, BrandId, KeyId, MemberId, OrgId, SessionId};
+pub use ids::{AccountId, BrandId, CustomerId, KeyId, MemberId, OrgId, SessionId};
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

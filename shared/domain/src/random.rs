@@ -5,8 +5,7 @@
 /// Failing to read the OS random source means the host is broken; there is no safe
 /// fallback for secrets, so this aborts loudly rather than issuing a weak credential.
 pub fn fill(buf: &mut [u8]) {
-    // ok-unwrap: getrandom only fails when the kernel has no entropy source at all.
-    getrandom::fill(buf).expect("the OS random number generator is unavailable");
+    getrandom::fill(buf).expect("the OS random number generator is unavailable"); // ok-unwrap: fails only without a kernel entropy source
 }
 
 /// Base62 alphabet used for secrets (URL- and header-safe, no separators).

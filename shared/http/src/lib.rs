@@ -6,11 +6,13 @@ pub mod auth;
 pub mod config;
 pub mod cookie;
 pub mod error;
+pub mod pagination;
 pub mod request;
 pub mod response;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use dispatch_auth::cursor::CursorKey;
 use dispatch_domain::{Clock, SystemClock};
 use lambda_http::{Body, Request, Response, service_fn};
 use std::convert::Infallible;
@@ -32,6 +34,8 @@ pub struct Context<S> {
     pub store: S,
     pub clock: Arc<dyn Clock>,
     pub auth: AuthConfig,
+    /// Signs pagination cursors (`CURSOR_SECRET`); only list functions are given one.
+    pub cursors: Option<CursorKey>,
 }
 
 impl<S> Context<S> {
@@ -41,11 +45,31 @@ impl<S> Context<S> {
             store,
             clock: Arc::new(SystemClock),
             auth: AuthConfig::from_env(),
+            cursors: std::env::var("CURSOR_SECRET")
+                .ok()
+                .and_then(|s| CursorKey::new(s.as_bytes())),
         }
     }
 
     pub fn new(store: S, clock: Arc<dyn Clock>, auth: AuthConfig) -> Context<S> {
-        Context { store, clock, auth }
+        Context {
+            store,
+            clock,
+            auth,
+            cursors: None,
+        }
+    }
+
+    pub fn with_cursors(mut self, key: CursorKey) -> Context<S> {
+        self.cursors = Some(key);
+        self
+    }
+
+    /// The cursor key, or a 500 for a function deployed without `CURSOR_SECRET`.
+    pub fn cursor_key(&self) -> Result<&CursorKey, ApiError> {
+        self.cursors
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("CURSOR_SECRET is not configured (32+ bytes)".into()))
     }
 }
 

@@ -14,10 +14,12 @@
 //! | member's session index | `ORG#{org}#MEMBER#{member}` | `SESSION#{sha256 hex}` |
 //! | magic link | `MAGICLINK#{sha256 hex}` | `MAGICLINK` |
 //! | latest magic link of an address | `ACCOUNT#{email}` | `MAGICLINK` |
+//! | customer | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMER#{customer}` |
+//! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 
 use dispatch_auth::SecretHash;
-use dispatch_domain::{BrandId, Email, KeyId, MemberId, Mode, OrgId};
+use dispatch_domain::{BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -93,6 +95,21 @@ pub fn api_key_sk(key: &KeyId) -> String {
 }
 
 pub const BRAND_SK_PREFIX: &str = "BRAND#";
+
+/// The partition of one brand's data (customers, later tickets) in one tenant and mode.
+pub fn brand_partition(org: &OrgId, mode: Mode, brand: &BrandId) -> String {
+    format!("ORG#{org}#{mode}#BRAND#{brand}")
+}
+
+pub const CUSTOMER_SK_PREFIX: &str = "CUSTOMER#";
+
+pub fn customer_sk(customer: &CustomerId) -> String {
+    format!("{CUSTOMER_SK_PREFIX}{customer}")
+}
+
+pub fn customer_email_sk(email: &Email) -> String {
+    format!("CUSTOMEREMAIL#{email}")
+}
 
 pub fn brand_sk(brand: &BrandId) -> String {
     format!("{BRAND_SK_PREFIX}{brand}")

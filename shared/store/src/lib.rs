@@ -9,6 +9,7 @@
 mod api_keys;
 mod brands;
 pub mod counter;
+mod customers;
 mod item;
 pub mod keys;
 mod members;
@@ -22,7 +23,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
 use dispatch_domain::brand::Brand;
-use dispatch_domain::{BrandId, Email, KeyId, MemberId, Mode, OrgId, Timestamp};
+use dispatch_domain::customer::Customer;
+use dispatch_domain::{BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, Timestamp};
 use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
@@ -202,6 +204,47 @@ pub trait MemberStore: Send + Sync {
         role: Role,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn remove_member(&self, member: &Member) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// One page of a list, and the sort key to continue after when more exist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A brand's customers.
+pub trait CustomerStore: Send + Sync {
+    fn customer(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &CustomerId,
+    ) -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
+    fn customer_by_email(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        email: &Email,
+    ) -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
+    /// Fails with `Conflict("email")` when the brand already has a customer with that email.
+    fn create_customer(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        customer: &Customer,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Oldest first; `after` is a sort key from a previous page's `next`.
+    fn list_customers(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Customer>>> + Send;
 }
 
 /// Counters for rate limits.

@@ -48,3 +48,51 @@ impl DynamoStore {
         Ok(out)
     }
 }
+
+impl DynamoStore {
+    /// Up to `limit` items of partition `pk` whose sort key starts with `prefix`, after the
+    /// `start` key; plus the sort key to continue after when more exist. Asks for one item
+    /// more than the page, so "more exist" is exact rather than DynamoDB's "maybe".
+    pub(crate) async fn query_page(
+        &self,
+        pk: String,
+        prefix: &str,
+        start: Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+        let mut out: Vec<Item> = Vec::with_capacity(limit + 1);
+        let mut start = start;
+        // A page can come back short of the limit (1 MB responses): keep reading.
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .limit(i32::try_from(limit + 1 - out.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            out.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if out.len() > limit || start.is_none() {
+                break;
+            }
+        }
+        if out.len() > limit {
+            out.truncate(limit);
+            let next = out
+                .last()
+                .and_then(|item| item.get(keys::SK))
+                .and_then(|v| v.as_s().ok())
+                .cloned();
+            Ok((out, next))
+        } else {
+            Ok((out, None))
+        }
+    }
+}

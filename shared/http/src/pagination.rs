@@ -1,0 +1,77 @@
+//! Cursor pagination: `?limit&cursor` in, `{data, pagination}` out.
+
+use crate::{ApiError, Reply, json, query_param};
+use dispatch_auth::cursor::CursorKey;
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::Serialize;
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 100;
+
+/// What a list request asks for: how many, and where to continue (a sort key, verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+/// Reads `limit` (1–100, default 20) and `cursor`, which must have been issued for this
+/// same `scope` (tenant, mode, list) by this deployment.
+pub fn page_request(req: &Request, key: &CursorKey, scope: &str) -> Result<PageRequest, ApiError> {
+    let limit = match query_param(req, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100"))?,
+    };
+    let after = match query_param(req, "cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(cursor) => Some(
+            key.open(scope, &cursor)
+                .ok_or_else(|| ApiError::BadRequest {
+                    code: "invalid_cursor",
+                    message: "The cursor is not valid for this list.".into(),
+                })?,
+        ),
+    };
+    Ok(PageRequest { limit, after })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PaginationView {
+    has_more: bool,
+    next_cursor: Option<String>,
+    /// The same value as `nextCursor` (the SDK reads `cursor`).
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PageView<T: Serialize> {
+    data: Vec<T>,
+    pagination: PaginationView,
+}
+
+/// `200 {data, pagination: {hasMore, nextCursor, cursor}}`.
+pub fn page_response<T: Serialize>(
+    data: Vec<T>,
+    next: Option<String>,
+    key: &CursorKey,
+    scope: &str,
+) -> Reply {
+    let cursor = next.map(|position| key.seal(scope, &position));
+    json(
+        StatusCode::OK,
+        &PageView {
+            data,
+            pagination: PaginationView {
+                has_more: cursor.is_some(),
+                next_cursor: cursor.clone(),
+                cursor,
+            },
+        },
+    )
+}
