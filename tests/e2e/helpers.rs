@@ -408,6 +408,11 @@ impl TestApp {
             "customers-list" => dispatch(req, |r| dispatch_customers::list(ctx, r)).await,
             "customers-create" => dispatch(req, |r| dispatch_customers::create(ctx, r)).await,
             "customers-get" => dispatch(req, |r| dispatch_customers::get(ctx, r)).await,
+            "tickets-list" => dispatch(req, |r| dispatch_tickets::list(ctx, r)).await,
+            "tickets-create" => dispatch(req, |r| dispatch_tickets::create(ctx, r)).await,
+            "tickets-get" => dispatch(req, |r| dispatch_tickets::get(ctx, r)).await,
+            "tickets-update" => dispatch(req, |r| dispatch_tickets::update(ctx, r)).await,
+            "tickets-delete" => dispatch(req, |r| dispatch_tickets::delete(ctx, r)).await,
             other => panic!("function {other} is routed but not wired into tests/e2e/helpers.rs"),
         }
     }

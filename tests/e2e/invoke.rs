@@ -44,6 +44,13 @@ async fn every_function_binary_answers_its_event() {
             .await;
         app.clock.advance(61);
         let link = app.request_link(&tenant.owner_email).await;
+        let ticket = app
+            .post(
+                &format!("/v1/brands/{}/tickets", tenant.brand_id),
+                &tenant.key,
+                json!({"title": "Prepared"}),
+            )
+            .await;
         let customer = app
             .post(
                 &format!("/v1/brands/{}/customers", tenant.brand_id),
@@ -61,6 +68,7 @@ async fn every_function_binary_answers_its_event() {
             .replace("{{ORG_ID}}", &switch_target)
             .replace("{{MEMBER_ID}}", invited.body["id"].as_str().unwrap())
             .replace("{{CUSTOMER_ID}}", customer.body["id"].as_str().unwrap())
+            .replace("{{TICKET_ID}}", ticket.body["id"].as_str().unwrap())
             // A member who has never asked for a link: the binary's real clock sees no
             // earlier request in its rate-limit window.
             .replace("{{EMAIL}}", &invitee);

@@ -13,3 +13,4 @@ mod invoke;
 mod members;
 mod sessions;
 mod storage;
+mod tickets;

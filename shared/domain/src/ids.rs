@@ -108,6 +108,10 @@ prefixed_id!(
     /// A brand's customer (the person who opens tickets).
     CustomerId, "cus"
 );
+prefixed_id!(
+    /// A ticket.
+    TicketId, "tkt"
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,10 +10,11 @@ pub mod email;
 pub mod ids;
 pub mod mode;
 pub mod random;
+pub mod ticket;
 pub mod validation;
 
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
-pub use ids::{AccountId, BrandId, CustomerId, KeyId, MemberId, OrgId, SessionId};
+pub use ids::{AccountId, BrandId, CustomerId, KeyId, MemberId, OrgId, SessionId, TicketId};
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

@@ -2,6 +2,7 @@
 //! customer per brand even under concurrent creates.
 
 use crate::item::{Item, Reader, s, ts};
+use crate::ops::PageOptions;
 use crate::{CustomerStore, DynamoStore, Page, StoreError, keys, tx};
 use aws_sdk_dynamodb::types::AttributeValue;
 use dispatch_domain::brand::Metadata;
@@ -130,7 +131,13 @@ impl CustomerStore for DynamoStore {
             ])
         });
         let (items, last) = self
-            .query_page(partition.clone(), keys::CUSTOMER_SK_PREFIX, start, limit)
+            .query_page(
+                partition.clone(),
+                keys::CUSTOMER_SK_PREFIX,
+                start,
+                limit,
+                &PageOptions::default(),
+            )
             .await?;
         Ok(Page {
             items: items.iter().map(customer_from).collect::<Result<_, _>>()?,

@@ -15,11 +15,12 @@
 //! | magic link | `MAGICLINK#{sha256 hex}` | `MAGICLINK` |
 //! | latest magic link of an address | `ACCOUNT#{email}` | `MAGICLINK` |
 //! | customer | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMER#{customer}` |
+//! | ticket | `ORG#{org}#{mode}#BRAND#{brand}` | `TICKET#{ticket}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 
 use dispatch_auth::SecretHash;
-use dispatch_domain::{BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId};
+use dispatch_domain::{BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, TicketId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -105,6 +106,12 @@ pub const CUSTOMER_SK_PREFIX: &str = "CUSTOMER#";
 
 pub fn customer_sk(customer: &CustomerId) -> String {
     format!("{CUSTOMER_SK_PREFIX}{customer}")
+}
+
+pub const TICKET_SK_PREFIX: &str = "TICKET#";
+
+pub fn ticket_sk(ticket: &TicketId) -> String {
+    format!("{TICKET_SK_PREFIX}{ticket}")
 }
 
 pub fn customer_email_sk(email: &Email) -> String {

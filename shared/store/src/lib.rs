@@ -17,6 +17,7 @@ mod ops;
 mod orgs;
 mod rate_limits;
 mod sessions;
+mod tickets;
 mod tx;
 
 use aws_sdk_dynamodb::Client;
@@ -24,13 +25,17 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
 use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::Customer;
-use dispatch_domain::{BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, Timestamp};
+use dispatch_domain::ticket::Ticket;
+use dispatch_domain::{
+    BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, TicketId, Timestamp,
+};
 use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
 pub use brands::BrandPatch;
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
+pub use tickets::{TicketFilter, TicketPatch};
 
 /// Typed configuration, read once at init from the environment the template sets.
 #[derive(Debug, Clone)]
@@ -245,6 +250,55 @@ pub trait CustomerStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Page<Customer>>> + Send;
+}
+
+/// Tickets of a brand.
+pub trait TicketStore: Send + Sync {
+    /// Writes `ticket` with number `ticket.number`, which must be the brand's
+    /// `nextTicketNumber` as read in `brand`; `Conflict("number")` when another create took
+    /// it first (read the brand again and retry).
+    fn create_ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &Brand,
+        ticket: &Ticket,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `None` for unknown and soft-deleted tickets.
+    fn ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TicketId,
+    ) -> impl Future<Output = StoreResult<Option<Ticket>>> + Send;
+    /// `NotFound` for unknown and soft-deleted tickets.
+    fn update_ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TicketId,
+        patch: &TicketPatch,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Ticket>> + Send;
+    fn delete_ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TicketId,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        filter: &TicketFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Ticket>>> + Send;
 }
 
 /// Counters for rate limits.

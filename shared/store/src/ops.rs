@@ -59,6 +59,7 @@ impl DynamoStore {
         prefix: &str,
         start: Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
         limit: usize,
+        options: &PageOptions,
     ) -> Result<(Vec<Item>, Option<String>), StoreError> {
         let mut out: Vec<Item> = Vec::with_capacity(limit + 1);
         let mut start = start;
@@ -69,11 +70,20 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix))
                 .consistent_read(true)
+                .scan_index_forward(!options.newest_first)
                 .limit(i32::try_from(limit + 1 - out.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
+                .set_filter_expression(options.filter.clone())
+                .set_expression_attribute_names(
+                    (!options.names.is_empty()).then(|| options.names.clone()),
+                )
+                .set_expression_attribute_values(Some({
+                    let mut values = options.values.clone();
+                    values.insert(":pk".into(), s(pk.clone()));
+                    values.insert(":prefix".into(), s(prefix));
+                    values
+                }))
                 .send()
                 .await
                 .map_err(StoreError::backend)?;
@@ -95,4 +105,14 @@ impl DynamoStore {
             Ok((out, None))
         }
     }
+}
+
+/// How to read a page: a filter applied after the key condition (DynamoDB reads, then
+/// filters; the loop in `query_page` keeps reading until the page is full), and the order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PageOptions {
+    pub filter: Option<String>,
+    pub names: std::collections::HashMap<String, String>,
+    pub values: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    pub newest_first: bool,
 }

@@ -1,0 +1,460 @@
+//! Tickets of a brand.
+//!
+//! - `GET /v1/brands/{brandId}/tickets` → [`list`] (filters, `order`, cursor pagination)
+//! - `POST /v1/brands/{brandId}/tickets` → [`create`]
+//! - `GET /v1/brands/{brandId}/tickets/{ticketId}` → [`get`]
+//! - `PATCH /v1/brands/{brandId}/tickets/{ticketId}` → [`update`]
+//! - `DELETE /v1/brands/{brandId}/tickets/{ticketId}` → [`delete`] (soft delete)
+
+mod view;
+
+use dispatch_auth::Principal;
+use dispatch_domain::brand::{Brand, Metadata};
+use dispatch_domain::customer::{Customer, CustomerName};
+use dispatch_domain::ticket::{
+    Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
+};
+use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, TicketId, Timestamp};
+use dispatch_http::pagination::{page_request, page_response};
+use dispatch_http::{
+    ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param,
+};
+use dispatch_store::{
+    BrandStore, CredentialStore, CustomerStore, SessionStore, StoreError, TicketFilter,
+    TicketPatch, TicketStore,
+};
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+use view::TicketView;
+
+/// How many times a create retries when a concurrent create took its number.
+const NUMBER_ATTEMPTS: usize = 25;
+
+/// The brand named in the path, if the principal reaches it and it exists; 404 otherwise.
+async fn reachable_brand<S: BrandStore>(
+    store: &S,
+    principal: &Principal,
+    req: &Request,
+) -> Result<Brand, ApiError> {
+    let id = path_id(req, "brandId", BrandId::parse)?;
+    if !principal.can_access_brand(&id) {
+        return Err(ApiError::NotFound);
+    }
+    store
+        .brand(&principal.org_id, principal.mode, &id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// (brand, ticket) ids from the path, checked against the principal's brand scope.
+fn ticket_path(principal: &Principal, req: &Request) -> Result<(BrandId, TicketId), ApiError> {
+    let brand = path_id(req, "brandId", BrandId::parse)?;
+    let ticket = path_id(req, "ticketId", TicketId::parse)?;
+    if principal.can_access_brand(&brand) {
+        Ok((brand, ticket))
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+fn parse_status(raw: &str) -> Result<Status, String> {
+    Status::parse(raw)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateInput {
+    title: Option<String>,
+    body: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    customer_email: Option<String>,
+    customer_name: Option<String>,
+    custom_fields: Option<Value>,
+    metadata: Option<Value>,
+    source: Option<String>,
+    tags: Option<Vec<String>>,
+}
+
+/// `POST /v1/brands/{brandId}/tickets`.
+pub async fn create<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + BrandStore + CustomerStore + TicketStore,
+{
+    let principal = authenticate(ctx, &req).await?;
+    let mut brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    let input: CreateInput = parse_json(&req)?;
+    let mut errors = FieldErrors::new();
+    let title = errors.check(
+        "title",
+        parse_title(input.title.as_deref().unwrap_or_default()),
+    );
+    let body = input
+        .body
+        .as_deref()
+        .map(|b| errors.check("body", parse_body(b)));
+    let status = errors.check(
+        "status",
+        input
+            .status
+            .as_deref()
+            .map_or(Ok(Status::Open), parse_status),
+    );
+    let priority = errors.check(
+        "priority",
+        input
+            .priority
+            .as_deref()
+            .map_or(Ok(Priority::Normal), Priority::parse),
+    );
+    let source = errors.check(
+        "source",
+        parse_source(input.source.as_deref().unwrap_or("api")),
+    );
+    let email = input.customer_email.as_deref().map(|e| {
+        errors.check(
+            "customerEmail",
+            Email::parse(e).ok_or_else(|| "must be an email address".to_string()),
+        )
+    });
+    let name = input
+        .customer_name
+        .as_deref()
+        .map(|n| errors.check("customerName", CustomerName::parse(n)));
+    let custom_fields = errors.check(
+        "customFields",
+        input
+            .custom_fields
+            .map_or(Ok(Metadata::default()), Metadata::parse),
+    );
+    let metadata = errors.check(
+        "metadata",
+        input
+            .metadata
+            .map_or(Ok(Metadata::default()), Metadata::parse),
+    );
+    let tags = errors.check(
+        "tags",
+        parse_tags(input.tags.as_deref().unwrap_or_default()),
+    );
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors.into_vec()));
+    }
+    let (
+        Some(title),
+        Some(status),
+        Some(priority),
+        Some(source),
+        Some(custom_fields),
+        Some(metadata),
+        Some(tags),
+    ) = (
+        title,
+        status,
+        priority,
+        source,
+        custom_fields,
+        metadata,
+        tags,
+    )
+    else {
+        return Err(ApiError::Internal("validated fields missing".into()));
+    };
+    let now = ctx.clock.now();
+    let customer = match email.flatten() {
+        Some(email) => Some(
+            find_or_create_customer(ctx, &principal, &brand.id, email, name.flatten(), now).await?,
+        ),
+        None => None,
+    };
+    let id = TicketId::generate(ctx.clock.now_millis());
+    for _ in 0..NUMBER_ATTEMPTS {
+        let ticket = Ticket {
+            id: id.clone(),
+            brand_id: brand.id.clone(),
+            number: brand.next_ticket_number,
+            display_number: format!(
+                "{}-{}",
+                brand.ticket_prefix.as_str(),
+                brand.next_ticket_number
+            ),
+            title: title.clone(),
+            body: body.clone().flatten(),
+            status,
+            priority,
+            source: source.clone(),
+            customer_id: customer.as_ref().map(|c| c.id.clone()),
+            custom_fields: custom_fields.clone(),
+            metadata: metadata.clone(),
+            tags: tags.clone(),
+            assignee_id: None,
+            comment_count: 0,
+            attachment_count: 0,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        match ctx
+            .store
+            .create_ticket(&principal.org_id, principal.mode, &brand, &ticket)
+            .await
+        {
+            Ok(()) => {
+                return json(
+                    StatusCode::CREATED,
+                    &TicketView::new(&ticket, customer.as_ref()),
+                );
+            }
+            // Another create took this number (or the brand is gone): read it again.
+            Err(StoreError::Conflict(_)) => {
+                brand = ctx
+                    .store
+                    .brand(&principal.org_id, principal.mode, &brand.id)
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict {
+        code: "busy",
+        message: "Too many tickets are being created at once for this brand. Retry.".into(),
+    })
+}
+
+async fn find_or_create_customer<S: CustomerStore>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    brand: &BrandId,
+    email: Email,
+    name: Option<CustomerName>,
+    now: Timestamp,
+) -> Result<Customer, ApiError> {
+    let (org, mode) = (&principal.org_id, principal.mode);
+    if let Some(existing) = ctx
+        .store
+        .customer_by_email(org, mode, brand, &email)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let customer = Customer {
+        id: CustomerId::generate(ctx.clock.now_millis()),
+        brand_id: brand.clone(),
+        email: email.clone(),
+        name,
+        metadata: Metadata::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    match ctx.store.create_customer(org, mode, &customer).await {
+        Ok(()) => Ok(customer),
+        // Created concurrently by another request: use that one.
+        Err(StoreError::Conflict(_)) => ctx
+            .store
+            .customer_by_email(org, mode, brand, &email)
+            .await?
+            .ok_or_else(|| ApiError::Internal("customer claim without customer".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /v1/brands/{brandId}/tickets/{ticketId}`: two reads (credential, ticket).
+pub async fn get<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore,
+{
+    let principal = authenticate(ctx, &req).await?;
+    let (brand, id) = ticket_path(&principal, &req)?;
+    let ticket = ctx
+        .store
+        .ticket(&principal.org_id, principal.mode, &brand, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    json(StatusCode::OK, &TicketView::new(&ticket, None))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UpdateInput {
+    title: Option<String>,
+    body: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    custom_fields: Option<Value>,
+    metadata: Option<Value>,
+    tags: Option<Vec<String>>,
+    assignee_id: Option<String>,
+}
+
+/// `PATCH /v1/brands/{brandId}/tickets/{ticketId}`.
+pub async fn update<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore,
+{
+    let principal = authenticate(ctx, &req).await?;
+    let (brand, id) = ticket_path(&principal, &req)?;
+    let input: UpdateInput = parse_json(&req)?;
+    let mut errors = FieldErrors::new();
+    let patch = TicketPatch {
+        title: input
+            .title
+            .and_then(|v| errors.check("title", parse_title(&v))),
+        body: input
+            .body
+            .and_then(|v| errors.check("body", parse_body(&v))),
+        status: input
+            .status
+            .and_then(|v| errors.check("status", parse_status(&v))),
+        priority: input
+            .priority
+            .and_then(|v| errors.check("priority", Priority::parse(&v))),
+        custom_fields: input
+            .custom_fields
+            .and_then(|v| errors.check("customFields", Metadata::parse(v))),
+        metadata: input
+            .metadata
+            .and_then(|v| errors.check("metadata", Metadata::parse(v))),
+        tags: input
+            .tags
+            .and_then(|v| errors.check("tags", parse_tags(&v))),
+        assignee_id: input.assignee_id.and_then(|v| {
+            errors.check(
+                "assigneeId",
+                dispatch_domain::MemberId::parse(&v)
+                    .map(|m| m.to_string())
+                    .ok_or_else(|| "must be a member id".to_string()),
+            )
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors.into_vec()));
+    }
+    match ctx
+        .store
+        .update_ticket(
+            &principal.org_id,
+            principal.mode,
+            &brand,
+            &id,
+            &patch,
+            ctx.clock.now(),
+        )
+        .await
+    {
+        Ok(ticket) => json(StatusCode::OK, &TicketView::new(&ticket, None)),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `DELETE /v1/brands/{brandId}/tickets/{ticketId}`: a soft delete; the ticket then
+/// answers 404 and leaves every list.
+pub async fn delete<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore,
+{
+    let principal = authenticate(ctx, &req).await?;
+    let (brand, id) = ticket_path(&principal, &req)?;
+    match ctx
+        .store
+        .delete_ticket(
+            &principal.org_id,
+            principal.mode,
+            &brand,
+            &id,
+            ctx.clock.now(),
+        )
+        .await
+    {
+        Ok(()) => no_content(),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads the list filters from the query string.
+fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
+    let mut errors = FieldErrors::new();
+    let time = |raw: String| {
+        Timestamp::parse(&raw).ok_or_else(|| "must be an ISO-8601 timestamp".to_string())
+    };
+    let f = TicketFilter {
+        status: query_param(req, "status").and_then(|v| errors.check("status", parse_status(&v))),
+        priority: query_param(req, "priority")
+            .and_then(|v| errors.check("priority", Priority::parse(&v))),
+        customer_id: query_param(req, "customerId").and_then(|v| {
+            errors.check(
+                "customerId",
+                CustomerId::parse(&v).ok_or_else(|| "must be a customer id".to_string()),
+            )
+        }),
+        source: query_param(req, "source").and_then(|v| errors.check("source", parse_source(&v))),
+        created_after: query_param(req, "createdAfter")
+            .and_then(|v| errors.check("createdAfter", time(v))),
+        created_before: query_param(req, "createdBefore")
+            .and_then(|v| errors.check("createdBefore", time(v))),
+        newest_first: match query_param(req, "order").as_deref() {
+            None | Some("desc") => true,
+            Some("asc") => false,
+            Some(_) => {
+                errors.add("order", "must be asc or desc");
+                true
+            }
+        },
+    };
+    if errors.is_empty() {
+        Ok(f)
+    } else {
+        Err(ApiError::Validation(errors.into_vec()))
+    }
+}
+
+/// `GET /v1/brands/{brandId}/tickets`: newest first unless `order=asc`.
+pub async fn list<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + BrandStore + CustomerStore + TicketStore,
+{
+    let principal = authenticate(ctx, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    let mut filter = filter(&req)?;
+    if let Some(raw) = query_param(&req, "customerEmail") {
+        let email = Email::parse(&raw)
+            .ok_or_else(|| ApiError::validation("customerEmail", "must be an email address"))?;
+        match ctx
+            .store
+            .customer_by_email(&principal.org_id, principal.mode, &brand.id, &email)
+            .await?
+        {
+            Some(c) => filter.customer_id = Some(c.id),
+            // No such customer: no tickets, but still a well-formed empty page.
+            None => return page_response(Vec::<TicketView>::new(), None, ctx.cursor_key()?, ""),
+        }
+    }
+    let key = ctx.cursor_key()?;
+    // The cursor is bound to the tenant, mode, brand and the exact filters and order.
+    let scope = format!(
+        "tickets:{}:{}:{}:{:?}",
+        principal.org_id, principal.mode, brand.id, filter
+    );
+    let page = page_request(&req, key, &scope)?;
+    let result = ctx
+        .store
+        .list_tickets(
+            &principal.org_id,
+            principal.mode,
+            &brand.id,
+            &filter,
+            page.after.as_deref(),
+            page.limit,
+        )
+        .await?;
+    let views: Vec<TicketView> = result
+        .items
+        .iter()
+        .map(|t| TicketView::new(t, None))
+        .collect();
+    page_response(views, result.next, key, &scope)
+}

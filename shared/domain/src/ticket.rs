@@ -1,0 +1,144 @@
+//! Tickets and the rules for their fields.
+
+use crate::brand::Metadata;
+use crate::{BrandId, CustomerId, TicketId, Timestamp};
+
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }, $expected:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<$name, String> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(format!("must be one of {}", $expected)) }
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// Where a ticket is in its life.
+    Status { Open => "open", Pending => "pending", Resolved => "resolved", Closed => "closed" },
+    "open, pending, resolved, closed"
+);
+
+word_enum!(
+    /// How urgent a ticket is (default `normal`).
+    Priority { Low => "low", Normal => "normal", Medium => "medium", High => "high", Urgent => "urgent" },
+    "low, normal, medium, high, urgent"
+);
+
+/// Where a ticket came from: a short lower-case word (`api`, `web`, `email`, `portal`,
+/// `webhook`, or an integration's own name).
+pub fn parse_source(raw: &str) -> Result<String, String> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 32
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err("must be 1-32 lowercase letters, digits, '-' or '_'".into())
+    }
+}
+
+/// 1–500 characters after trimming.
+pub fn parse_title(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        Err("is required".into())
+    } else if s.chars().count() > 500 {
+        Err("must be at most 500 characters".into())
+    } else if s.chars().any(|c| c.is_control()) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// At most 64 KiB.
+pub fn parse_body(raw: &str) -> Result<String, String> {
+    if raw.len() > 64 * 1024 {
+        Err("must be at most 64 KiB".into())
+    } else {
+        Ok(raw.to_string())
+    }
+}
+
+/// At most 20 tags of 1–50 characters, duplicates removed.
+pub fn parse_tags(raw: &[String]) -> Result<Vec<String>, String> {
+    if raw.len() > 20 {
+        return Err("must have at most 20 tags".into());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for t in raw {
+        let t = t.trim();
+        if t.is_empty() || t.chars().count() > 50 || t.chars().any(char::is_control) {
+            return Err("each tag must be 1-50 characters".into());
+        }
+        if !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub brand_id: BrandId,
+    pub number: u64,
+    /// `DT-1042`: the brand's prefix at creation and the number.
+    pub display_number: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub status: Status,
+    pub priority: Priority,
+    pub source: String,
+    pub customer_id: Option<CustomerId>,
+    pub custom_fields: Metadata,
+    pub metadata: Metadata,
+    pub tags: Vec<String>,
+    pub assignee_id: Option<String>,
+    pub comment_count: u64,
+    pub attachment_count: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_priorities_parse_only_known_words() {
+        assert_eq!(Status::parse("pending"), Ok(Status::Pending));
+        assert!(Status::parse("Open").is_err());
+        assert_eq!(
+            Priority::parse("urgent").map(Priority::as_str),
+            Ok("urgent")
+        );
+        assert!(Priority::parse("critical").is_err());
+    }
+
+    #[test]
+    fn field_rules() {
+        assert!(parse_title("  ").is_err());
+        assert_eq!(parse_title(" Broken login ").unwrap(), "Broken login");
+        assert!(parse_source("Web").is_err());
+        assert_eq!(parse_source("webhook").unwrap(), "webhook");
+        assert_eq!(
+            parse_tags(&["a".into(), "a".into(), " b ".into()]).unwrap(),
+            ["a", "b"]
+        );
+        assert!(parse_tags(&vec!["t".to_string(); 21]).is_err());
+        assert!(parse_body(&"x".repeat(65 * 1024)).is_err());
+    }
+}

@@ -1,0 +1,314 @@
+//! Tickets, numbered per brand in the same transaction that writes them.
+
+use crate::item::{Item, Reader, list, n, s, ts};
+use crate::ops::PageOptions;
+use crate::{DynamoStore, Page, StoreError, TicketStore, keys, tx};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use dispatch_domain::brand::{Brand, Metadata};
+use dispatch_domain::ticket::{Priority, Status, Ticket};
+use dispatch_domain::{BrandId, CustomerId, Mode, OrgId, TicketId, Timestamp};
+use std::collections::HashMap;
+
+/// Changes to a ticket; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketPatch {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub custom_fields: Option<Metadata>,
+    pub metadata: Option<Metadata>,
+    pub tags: Option<Vec<String>>,
+    pub assignee_id: Option<String>,
+}
+
+/// List filters, all optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketFilter {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub customer_id: Option<CustomerId>,
+    pub source: Option<String>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub newest_first: bool,
+}
+
+fn json(m: &Metadata) -> AttributeValue {
+    s(m.to_value().to_string())
+}
+
+fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
+    let mut item: Item = [
+        (
+            keys::PK.into(),
+            s(keys::brand_partition(org, mode, &t.brand_id)),
+        ),
+        (keys::SK.into(), s(keys::ticket_sk(&t.id))),
+        ("type".into(), s("ticket")),
+        ("id".into(), s(t.id.as_str())),
+        ("brandId".into(), s(t.brand_id.as_str())),
+        ("ticketNumber".into(), n(t.number)),
+        ("displayNumber".into(), s(&t.display_number)),
+        ("title".into(), s(&t.title)),
+        ("status".into(), s(t.status.as_str())),
+        ("priority".into(), s(t.priority.as_str())),
+        ("source".into(), s(&t.source)),
+        ("customFields".into(), json(&t.custom_fields)),
+        ("metadata".into(), json(&t.metadata)),
+        ("tags".into(), list(t.tags.iter().cloned())),
+        ("commentCount".into(), n(t.comment_count)),
+        ("attachmentCount".into(), n(t.attachment_count)),
+        ("createdAt".into(), ts(t.created_at)),
+        ("updatedAt".into(), ts(t.updated_at)),
+    ]
+    .into();
+    if let Some(b) = &t.body {
+        item.insert("body".into(), s(b));
+    }
+    if let Some(c) = &t.customer_id {
+        item.insert("customerId".into(), s(c.as_str()));
+    }
+    if let Some(a) = &t.assignee_id {
+        item.insert("assigneeId".into(), s(a));
+    }
+    item
+}
+
+fn metadata_field(r: &Reader<'_>, name: &str) -> Result<Metadata, StoreError> {
+    match r.opt_string(name)? {
+        None => Ok(Metadata::default()),
+        Some(raw) => serde_json::from_str(&raw)
+            .ok()
+            .and_then(|v| Metadata::parse(v).ok())
+            .ok_or_else(|| StoreError::Corrupt(name.into())),
+    }
+}
+
+fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
+    let r = Reader(item);
+    let corrupt = |name: &str| StoreError::Corrupt(name.into());
+    Ok(Ticket {
+        id: r.parsed("id", TicketId::parse)?,
+        brand_id: r.parsed("brandId", BrandId::parse)?,
+        number: r.u64("ticketNumber")?,
+        display_number: r.string("displayNumber")?,
+        title: r.string("title")?,
+        body: r.opt_string("body")?,
+        status: Status::parse(&r.string("status")?).map_err(|_| corrupt("status"))?,
+        priority: Priority::parse(&r.string("priority")?).map_err(|_| corrupt("priority"))?,
+        source: r.string("source")?,
+        customer_id: r
+            .opt_string("customerId")?
+            .map(|c| CustomerId::parse(&c).ok_or_else(|| corrupt("customerId")))
+            .transpose()?,
+        custom_fields: metadata_field(&r, "customFields")?,
+        metadata: metadata_field(&r, "metadata")?,
+        tags: r.strings("tags")?,
+        assignee_id: r.opt_string("assigneeId")?,
+        comment_count: r.u64("commentCount")?,
+        attachment_count: r.u64("attachmentCount")?,
+        created_at: r.timestamp("createdAt")?,
+        updated_at: r.timestamp("updatedAt")?,
+        deleted_at: r.opt_timestamp("deletedAt")?,
+    })
+}
+
+impl TicketStore for DynamoStore {
+    async fn create_ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &Brand,
+        ticket: &Ticket,
+    ) -> Result<(), StoreError> {
+        // The number is the brand's next one, taken in the same transaction as the ticket:
+        // a concurrent create fails the condition and retries with the next number, so
+        // numbers are unique, sequential and never skipped.
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(org, mode)))
+            .key(keys::SK, s(keys::brand_sk(&brand.id)))
+            .update_expression("SET nextTicketNumber = :next, ticketCount = ticketCount + :one")
+            .condition_expression("attribute_exists(pk) AND nextTicketNumber = :number")
+            .expression_attribute_values(":next", n(ticket.number + 1))
+            .expression_attribute_values(":number", n(ticket.number))
+            .expression_attribute_values(":one", n(1));
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(tx::build(counter.build())?)
+                    .build(),
+            )
+            .transact_items(tx::put_new(&self.table, ticket_item(org, mode, ticket))?)
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[0], "number"))?;
+        Ok(())
+    }
+
+    async fn ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TicketId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let item = self
+            .get(keys::brand_partition(org, mode, brand), keys::ticket_sk(id))
+            .await?;
+        // Soft-deleted tickets are gone as far as the API is concerned.
+        Ok(item
+            .as_ref()
+            .map(ticket_from)
+            .transpose()?
+            .filter(|t| t.deleted_at.is_none()))
+    }
+
+    async fn update_ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TicketId,
+        patch: &TicketPatch,
+        now: Timestamp,
+    ) -> Result<Ticket, StoreError> {
+        let mut sets = vec!["#updatedAt = :updatedAt".to_string()];
+        let mut names = HashMap::from([("#updatedAt".to_string(), "updatedAt".to_string())]);
+        let mut values: HashMap<String, AttributeValue> =
+            HashMap::from([(":updatedAt".to_string(), ts(now))]);
+        let mut field = |name: &str, value: Option<AttributeValue>| {
+            if let Some(v) = value {
+                sets.push(format!("#{name} = :{name}"));
+                names.insert(format!("#{name}"), name.to_string());
+                values.insert(format!(":{name}"), v);
+            }
+        };
+        field("title", patch.title.as_deref().map(s));
+        field("body", patch.body.as_deref().map(s));
+        field("status", patch.status.map(|v| s(v.as_str())));
+        field("priority", patch.priority.map(|v| s(v.as_str())));
+        field("customFields", patch.custom_fields.as_ref().map(json));
+        field("metadata", patch.metadata.as_ref().map(json));
+        field("tags", patch.tags.as_ref().map(|t| list(t.iter().cloned())));
+        field("assigneeId", patch.assignee_id.as_deref().map(s));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::SK, s(keys::ticket_sk(id)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => ticket_from(&out.attributes.unwrap_or_default()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
+    async fn delete_ticket(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TicketId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::SK, s(keys::ticket_sk(id)))
+            .update_expression("SET deletedAt = :now, updatedAt = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .expression_attribute_values(":now", ts(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
+    async fn list_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        filter: &TicketFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Ticket>, StoreError> {
+        let partition = keys::brand_partition(org, mode, brand);
+        let mut conditions = vec!["attribute_not_exists(deletedAt)".to_string()];
+        let mut options = PageOptions {
+            newest_first: filter.newest_first,
+            ..PageOptions::default()
+        };
+        let mut add = |attr: &str, op: &str, value: AttributeValue| {
+            let name = format!("#f_{attr}");
+            let placeholder = format!(":f_{attr}{}", options.values.len());
+            conditions.push(format!("{name} {op} {placeholder}"));
+            options.names.insert(name, attr.to_string());
+            options.values.insert(placeholder, value);
+        };
+        if let Some(v) = filter.status {
+            add("status", "=", s(v.as_str()));
+        }
+        if let Some(v) = filter.priority {
+            add("priority", "=", s(v.as_str()));
+        }
+        if let Some(v) = &filter.customer_id {
+            add("customerId", "=", s(v.as_str()));
+        }
+        if let Some(v) = &filter.source {
+            add("source", "=", s(v));
+        }
+        if let Some(v) = filter.created_after {
+            add("createdAt", ">", ts(v));
+        }
+        if let Some(v) = filter.created_before {
+            add("createdAt", "<", ts(v));
+        }
+        options.filter = Some(conditions.join(" AND "));
+        let start = after.map(|sk| {
+            HashMap::from([
+                (keys::PK.to_string(), AttributeValue::S(partition.clone())),
+                (keys::SK.to_string(), AttributeValue::S(sk.to_string())),
+            ])
+        });
+        let (items, next) = self
+            .query_page(
+                partition.clone(),
+                keys::TICKET_SK_PREFIX,
+                start,
+                limit,
+                &options,
+            )
+            .await?;
+        Ok(Page {
+            items: items.iter().map(ticket_from).collect::<Result<_, _>>()?,
+            next,
+        })
+    }
+}

@@ -1,0 +1,339 @@
+//! Tickets: numbering under concurrency, customers found or created, filters, pagination,
+//! soft delete, and isolation.
+
+use crate::helpers::TestApp;
+use dispatch_domain::Mode;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+fn tickets(brand: &str) -> String {
+    format!("/v1/brands/{brand}/tickets")
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn create_numbers_from_the_brand_and_finds_or_creates_the_customer() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let brand = app
+        .post(
+            "/v1/brands",
+            &t.key,
+            json!({"name": "Help", "ticketPrefix": "HELP", "ticketNumberStart": 500}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = app
+        .post(&tickets(&brand), &t.key, json!({"title": " Cannot log in ", "customerEmail": "Jane@Example.com", "customerName": "Jane"}))
+        .await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let b = &first.body;
+    assert_eq!(b["ticketNumber"], 500);
+    assert_eq!(b["displayNumber"], "HELP-500");
+    assert_eq!(b["title"], "Cannot log in");
+    assert_eq!(
+        (
+            b["status"].as_str(),
+            b["priority"].as_str(),
+            b["source"].as_str()
+        ),
+        (Some("open"), Some("normal"), Some("api"))
+    );
+    assert_eq!(b["customer"]["email"], "jane@example.com");
+    let second = app
+        .post(
+            &tickets(&brand),
+            &t.key,
+            json!({"title": "Again", "customerEmail": "jane@example.com"}),
+        )
+        .await;
+    assert_eq!(second.body["ticketNumber"], 501);
+    assert_eq!(
+        second.body["customerId"], b["customerId"],
+        "the same customer is found"
+    );
+    let customers = app
+        .get(&format!("/v1/brands/{brand}/customers"), &t.key)
+        .await;
+    assert_eq!(customers.body["data"].as_array().unwrap().len(), 1);
+    let brand_now = app.get(&format!("/v1/brands/{brand}"), &t.key).await;
+    assert_eq!(brand_now.body["nextTicketNumber"], 502);
+    assert_eq!(
+        app.delete(&format!("/v1/brands/{brand}"), &t.key)
+            .await
+            .body["ticketCount"],
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_get_distinct_sequential_numbers() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let mut handles = Vec::new();
+    for i in 0..10 {
+        let (app, path, key) = (app.clone(), path.clone(), t.key.clone());
+        handles.push(tokio::spawn(async move {
+            app.post(&path, &key, json!({"title": format!("T{i}")}))
+                .await
+        }));
+    }
+    let mut numbers = BTreeSet::new();
+    for h in handles {
+        let res = h.await.unwrap();
+        assert_eq!(res.status, 201, "{:?}", res.body);
+        numbers.insert(res.body["ticketNumber"].as_u64().unwrap());
+    }
+    assert_eq!(
+        numbers,
+        (1001..1011).collect::<BTreeSet<u64>>(),
+        "10 creates, 10 distinct numbers, no gaps"
+    );
+}
+
+#[tokio::test]
+async fn get_patch_and_soft_delete() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let created = app
+        .post(
+            &path,
+            &t.key,
+            json!({"title": "Printer on fire", "tags": ["hardware"]}),
+        )
+        .await;
+    let one = format!("{path}/{}", created.body["id"].as_str().unwrap());
+    assert_eq!(app.get(&one, &t.key).await.body["title"], "Printer on fire");
+    let patched = app
+        .patch(
+            &one,
+            &t.key,
+            json!({"status": "resolved", "priority": "urgent", "tags": ["hardware", "fire"]}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    assert_eq!(
+        (
+            patched.body["status"].as_str(),
+            patched.body["priority"].as_str()
+        ),
+        (Some("resolved"), Some("urgent"))
+    );
+    assert_eq!(
+        patched.body["title"], "Printer on fire",
+        "unsent fields stay"
+    );
+    for bad in [
+        json!({"status": "done"}),
+        json!({"title": ""}),
+        json!({"ticketNumber": 1}),
+        json!({"assigneeId": "bob"}),
+    ] {
+        assert_eq!(
+            app.patch(&one, &t.key, bad.clone()).await.status,
+            400,
+            "{bad}"
+        );
+    }
+    assert_eq!(app.delete(&one, &t.key).await.status, 204);
+    assert_eq!(app.get(&one, &t.key).await.status, 404);
+    assert_eq!(
+        app.patch(&one, &t.key, json!({"title": "x"})).await.status,
+        404
+    );
+    assert_eq!(app.delete(&one, &t.key).await.status, 404);
+    assert_eq!(
+        ids(&app.get(&path, &t.key).await.body),
+        Vec::<String>::new(),
+        "gone from lists"
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_order_and_page() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let mut made = Vec::new();
+    for (i, (status, email)) in [
+        ("open", "a@example.com"),
+        ("pending", "b@example.com"),
+        ("open", "a@example.com"),
+        ("closed", "c@example.com"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        app.clock.advance(2);
+        let res = app
+            .post(&path, &t.key, json!({"title": format!("T{i}"), "status": status, "customerEmail": email, "source": if i == 3 { "email" } else { "api" }}))
+            .await;
+        made.push(res.body["id"].as_str().unwrap().to_string());
+    }
+    let newest_first: Vec<String> = made.iter().rev().cloned().collect();
+    assert_eq!(
+        ids(&app.get(&path, &t.key).await.body),
+        newest_first,
+        "newest first by default"
+    );
+    assert_eq!(
+        ids(&app.get(&format!("{path}?order=asc"), &t.key).await.body),
+        made
+    );
+    assert_eq!(
+        ids(&app
+            .get(&format!("{path}?status=open&order=asc"), &t.key)
+            .await
+            .body),
+        [made[0].clone(), made[2].clone()]
+    );
+    assert_eq!(
+        ids(&app
+            .get(
+                &format!("{path}?customerEmail=A@example.com&order=asc"),
+                &t.key
+            )
+            .await
+            .body),
+        [made[0].clone(), made[2].clone()]
+    );
+    assert_eq!(
+        ids(&app.get(&format!("{path}?source=email"), &t.key).await.body),
+        [made[3].clone()]
+    );
+    assert_eq!(
+        ids(&app
+            .get(&format!("{path}?customerEmail=nobody@example.com"), &t.key)
+            .await
+            .body),
+        Vec::<String>::new()
+    );
+
+    // Paging through a filtered list visits every match once.
+    let first = app
+        .get(&format!("{path}?status=open&limit=1&order=asc"), &t.key)
+        .await;
+    assert_eq!(ids(&first.body), [made[0].clone()]);
+    let cursor = first.body["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = app
+        .get(
+            &format!("{path}?status=open&limit=1&order=asc&cursor={cursor}"),
+            &t.key,
+        )
+        .await;
+    assert_eq!(ids(&second.body), [made[2].clone()]);
+    assert_eq!(second.body["pagination"]["hasMore"], false);
+    // A cursor is bound to its filters.
+    let crossed = app
+        .get(
+            &format!("{path}?status=pending&limit=1&order=asc&cursor={cursor}"),
+            &t.key,
+        )
+        .await;
+    assert_eq!(crossed.status, 400);
+    for bad in [
+        "status=done",
+        "priority=critical",
+        "order=sideways",
+        "createdAfter=yesterday",
+        "customerId=nope",
+    ] {
+        assert_eq!(
+            app.get(&format!("{path}?{bad}"), &t.key).await.status,
+            400,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_creates_are_400_and_take_no_number() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    for (body, field) in [
+        (json!({}), "title"),
+        (json!({"title": "x", "status": "done"}), "status"),
+        (json!({"title": "x", "priority": "p0"}), "priority"),
+        (
+            json!({"title": "x", "customerEmail": "nope"}),
+            "customerEmail",
+        ),
+        (json!({"title": "x", "source": "Web Form"}), "source"),
+        (json!({"title": "x", "customFields": [1]}), "customFields"),
+        (json!({"title": "x", "ticketNumber": 7}), "ticketNumber"),
+    ] {
+        let res = app.post(&path, &t.key, body.clone()).await;
+        assert_eq!(res.status, 400, "{body}");
+        assert_eq!(res.error_fields(), [field], "{body}");
+    }
+    let ok = app.post(&path, &t.key, json!({"title": "x"})).await;
+    assert_eq!(
+        ok.body["ticketNumber"], 1001,
+        "refused creates consumed no number"
+    );
+}
+
+#[tokio::test]
+async fn other_tenants_modes_and_out_of_scope_keys_get_404_everywhere() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let stranger = app.tenant(Mode::Test).await;
+    let live = app.key_in_mode(&t, Mode::Live).await;
+    let other_brand = app.create_brand(&t.key, "Other").await;
+    let scoped = app
+        .create_key(&t.key, json!({"name": "scoped", "brandIds": [other_brand]}))
+        .await;
+    let scoped = scoped["secret"].as_str().unwrap();
+    let path = tickets(t.brand_id.as_str());
+    let created = app.post(&path, &t.key, json!({"title": "Mine"})).await;
+    let one = format!("{path}/{}", created.body["id"].as_str().unwrap());
+    for key in [stranger.key.as_str(), live.as_str(), scoped] {
+        assert_eq!(app.get(&one, key).await.status, 404);
+        assert_eq!(
+            app.patch(&one, key, json!({"title": "pwned"})).await.status,
+            404
+        );
+        assert_eq!(app.delete(&one, key).await.status, 404);
+        assert_eq!(app.get(&path, key).await.status, 404);
+        assert_eq!(
+            app.post(&path, key, json!({"title": "x"})).await.status,
+            404
+        );
+    }
+    // Another brand of the same tenant does not reach it either.
+    assert_eq!(
+        app.get(
+            &format!(
+                "{}/{}",
+                tickets(&other_brand),
+                created.body["id"].as_str().unwrap()
+            ),
+            &t.key
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(app.get(&one, &t.key).await.body["title"], "Mine");
+    assert_eq!(
+        app.get(&format!("{path}/tkt_bad"), &t.key).await.status,
+        404
+    );
+}
