@@ -413,6 +413,8 @@ impl TestApp {
             "tickets-get" => dispatch(req, |r| dispatch_tickets::get(ctx, r)).await,
             "tickets-update" => dispatch(req, |r| dispatch_tickets::update(ctx, r)).await,
             "tickets-delete" => dispatch(req, |r| dispatch_tickets::delete(ctx, r)).await,
+            "comments-list" => dispatch(req, |r| dispatch_tickets::list_comments(ctx, r)).await,
+            "comments-create" => dispatch(req, |r| dispatch_tickets::create_comment(ctx, r)).await,
             other => panic!("function {other} is routed but not wired into tests/e2e/helpers.rs"),
         }
     }

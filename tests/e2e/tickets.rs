@@ -337,3 +337,93 @@ async fn other_tenants_modes_and_out_of_scope_keys_get_404_everywhere() {
         404
     );
 }
+
+#[tokio::test]
+async fn comments_keep_the_count_and_internal_notes_are_marked() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let ticket = app.post(&path, &t.key, json!({"title": "Help"})).await;
+    let one = format!("{path}/{}", ticket.body["id"].as_str().unwrap());
+    let comments = format!("{one}/comments");
+    let public = app
+        .post(
+            &comments,
+            &t.key,
+            json!({"body": "On it", "authorName": "Sam"}),
+        )
+        .await;
+    assert_eq!(public.status, 201, "{:?}", public.body);
+    assert_eq!(
+        (
+            public.body["authorType"].as_str(),
+            public.body["isInternal"].as_bool()
+        ),
+        (Some("AGENT"), Some(false))
+    );
+    let note = app
+        .post(
+            &comments,
+            &t.key,
+            json!({"body": "Customer is grumpy", "metadata": {"isInternal": true}}),
+        )
+        .await;
+    assert_eq!(note.body["isInternal"], true);
+    let system = app
+        .post(
+            &comments,
+            &t.key,
+            json!({"body": "Auto-closed", "authorType": "SYSTEM"}),
+        )
+        .await;
+    assert_eq!(system.body["authorType"], "SYSTEM");
+    for bad in [
+        json!({}),
+        json!({"body": "  "}),
+        json!({"body": "x", "authorType": "CUSTOMER"}),
+        json!({"body": "x", "x": 1}),
+    ] {
+        assert_eq!(
+            app.post(&comments, &t.key, bad.clone()).await.status,
+            400,
+            "{bad}"
+        );
+    }
+    let list = app.get(&comments, &t.key).await;
+    assert_eq!(list.status, 200);
+    let bodies: Vec<&str> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["On it", "Customer is grumpy", "Auto-closed"],
+        "a bare array, oldest first"
+    );
+    assert_eq!(
+        app.get(&one, &t.key).await.body["commentCount"],
+        3,
+        "the count matches the comments written"
+    );
+
+    let stranger = app.tenant(Mode::Test).await;
+    assert_eq!(app.get(&comments, &stranger.key).await.status, 404);
+    assert_eq!(
+        app.post(&comments, &stranger.key, json!({"body": "x"}))
+            .await
+            .status,
+        404
+    );
+    app.delete(&one, &t.key).await;
+    assert_eq!(
+        app.post(&comments, &t.key, json!({"body": "late"}))
+            .await
+            .status,
+        404,
+        "no comments on a deleted ticket"
+    );
+    assert_eq!(app.get(&comments, &t.key).await.status, 404);
+}

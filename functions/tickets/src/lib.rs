@@ -5,8 +5,12 @@
 //! - `GET /v1/brands/{brandId}/tickets/{ticketId}` → [`get`]
 //! - `PATCH /v1/brands/{brandId}/tickets/{ticketId}` → [`update`]
 //! - `DELETE /v1/brands/{brandId}/tickets/{ticketId}` → [`delete`] (soft delete)
+//! - `GET` / `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`list_comments`] / [`create_comment`]
 
+mod comments;
 mod view;
+
+pub use comments::{create_comment, list_comments};
 
 use dispatch_auth::Principal;
 use dispatch_domain::brand::{Brand, Metadata};
@@ -49,7 +53,10 @@ async fn reachable_brand<S: BrandStore>(
 }
 
 /// (brand, ticket) ids from the path, checked against the principal's brand scope.
-fn ticket_path(principal: &Principal, req: &Request) -> Result<(BrandId, TicketId), ApiError> {
+pub(crate) fn ticket_path(
+    principal: &Principal,
+    req: &Request,
+) -> Result<(BrandId, TicketId), ApiError> {
     let brand = path_id(req, "brandId", BrandId::parse)?;
     let ticket = path_id(req, "ticketId", TicketId::parse)?;
     if principal.can_access_brand(&brand) {

@@ -112,6 +112,10 @@ prefixed_id!(
     /// A ticket.
     TicketId, "tkt"
 );
+prefixed_id!(
+    /// A comment on a ticket.
+    CommentId, "cmt"
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,8 @@ pub mod validation;
 
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
-pub use ids::{AccountId, BrandId, CustomerId, KeyId, MemberId, OrgId, SessionId, TicketId};
+pub use ids::{
+    AccountId, BrandId, CommentId, CustomerId, KeyId, MemberId, OrgId, SessionId, TicketId,
+};
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

@@ -89,6 +89,44 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+word_enum!(
+    /// Who wrote a comment.
+    AuthorType { Agent => "AGENT", System => "SYSTEM", Customer => "CUSTOMER" },
+    "AGENT, SYSTEM"
+);
+
+/// A comment on a ticket. Internal notes (`metadata.isInternal: true`) never reach the
+/// customer portal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub id: crate::CommentId,
+    pub ticket_id: TicketId,
+    pub body: String,
+    pub author_type: AuthorType,
+    pub author_name: Option<String>,
+    pub metadata: Metadata,
+    pub created_at: Timestamp,
+}
+
+impl Comment {
+    pub fn is_internal(&self) -> bool {
+        self.metadata
+            .as_map()
+            .get("isInternal")
+            .and_then(|v| v.as_bool())
+            == Some(true)
+    }
+}
+
+/// 1 byte to 64 KiB, not only whitespace.
+pub fn parse_comment_body(raw: &str) -> Result<String, String> {
+    if raw.trim().is_empty() {
+        Err("is required".into())
+    } else {
+        parse_body(raw)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ticket {
     pub id: TicketId,

@@ -16,11 +16,14 @@
 //! | latest magic link of an address | `ACCOUNT#{email}` | `MAGICLINK` |
 //! | customer | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMER#{customer}` |
 //! | ticket | `ORG#{org}#{mode}#BRAND#{brand}` | `TICKET#{ticket}` |
+//! | comment | `ORG#{org}#{mode}#BRAND#{brand}` | `COMMENT#{ticket}#{comment}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 
 use dispatch_auth::SecretHash;
-use dispatch_domain::{BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, TicketId};
+use dispatch_domain::{
+    BrandId, CommentId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, TicketId,
+};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -112,6 +115,16 @@ pub const TICKET_SK_PREFIX: &str = "TICKET#";
 
 pub fn ticket_sk(ticket: &TicketId) -> String {
     format!("{TICKET_SK_PREFIX}{ticket}")
+}
+
+/// Comments sort under their ticket, oldest first. (Not under `TICKET#`, which would put
+/// them in ticket lists.)
+pub fn comment_prefix(ticket: &TicketId) -> String {
+    format!("COMMENT#{ticket}#")
+}
+
+pub fn comment_sk(ticket: &TicketId, comment: &CommentId) -> String {
+    format!("{}{comment}", comment_prefix(ticket))
 }
 
 pub fn customer_email_sk(email: &Email) -> String {

@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
 use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::Customer;
-use dispatch_domain::ticket::Ticket;
+use dispatch_domain::ticket::{Comment, Ticket};
 use dispatch_domain::{
     BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, TicketId, Timestamp,
 };
@@ -299,6 +299,27 @@ pub trait TicketStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Page<Ticket>>> + Send;
+}
+
+/// Comments on tickets.
+pub trait CommentStore: Send + Sync {
+    /// Writes the comment and bumps the ticket's `commentCount` in one transaction;
+    /// `NotFound` when the ticket is unknown or deleted.
+    fn add_comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        comment: &Comment,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Oldest first.
+    fn comments(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: &TicketId,
+    ) -> impl Future<Output = StoreResult<Vec<Comment>>> + Send;
 }
 
 /// Counters for rate limits.

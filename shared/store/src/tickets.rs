@@ -2,11 +2,11 @@
 
 use crate::item::{Item, Reader, list, n, s, ts};
 use crate::ops::PageOptions;
-use crate::{DynamoStore, Page, StoreError, TicketStore, keys, tx};
+use crate::{CommentStore, DynamoStore, Page, StoreError, TicketStore, keys, tx};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use dispatch_domain::brand::{Brand, Metadata};
-use dispatch_domain::ticket::{Priority, Status, Ticket};
-use dispatch_domain::{BrandId, CustomerId, Mode, OrgId, TicketId, Timestamp};
+use dispatch_domain::ticket::{AuthorType, Comment, Priority, Status, Ticket};
+use dispatch_domain::{BrandId, CommentId, CustomerId, Mode, OrgId, TicketId, Timestamp};
 use std::collections::HashMap;
 
 /// Changes to a ticket; `None` leaves a field as it is.
@@ -310,5 +310,90 @@ impl TicketStore for DynamoStore {
             items: items.iter().map(ticket_from).collect::<Result<_, _>>()?,
             next,
         })
+    }
+}
+
+fn comment_item(org: &OrgId, mode: Mode, brand: &BrandId, c: &Comment) -> Item {
+    let mut item: Item = [
+        (keys::PK.into(), s(keys::brand_partition(org, mode, brand))),
+        (keys::SK.into(), s(keys::comment_sk(&c.ticket_id, &c.id))),
+        ("type".into(), s("comment")),
+        ("id".into(), s(c.id.as_str())),
+        ("ticketId".into(), s(c.ticket_id.as_str())),
+        ("body".into(), s(&c.body)),
+        ("authorType".into(), s(c.author_type.as_str())),
+        ("metadata".into(), json(&c.metadata)),
+        ("createdAt".into(), ts(c.created_at)),
+    ]
+    .into();
+    if let Some(name) = &c.author_name {
+        item.insert("authorName".into(), s(name));
+    }
+    item
+}
+
+fn comment_from(item: &Item) -> Result<Comment, StoreError> {
+    let r = Reader(item);
+    Ok(Comment {
+        id: r.parsed("id", CommentId::parse)?,
+        ticket_id: r.parsed("ticketId", TicketId::parse)?,
+        body: r.string("body")?,
+        author_type: AuthorType::parse(&r.string("authorType")?)
+            .map_err(|_| StoreError::Corrupt("authorType".into()))?,
+        author_name: r.opt_string("authorName")?,
+        metadata: metadata_field(&r, "metadata")?,
+        created_at: r.timestamp("createdAt")?,
+    })
+}
+
+impl CommentStore for DynamoStore {
+    async fn add_comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        comment: &Comment,
+    ) -> Result<(), StoreError> {
+        // The comment and the ticket's count change together, and only on a live ticket.
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::SK, s(keys::ticket_sk(&comment.ticket_id)))
+            .update_expression("SET commentCount = commentCount + :one, updatedAt = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", ts(comment.created_at));
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(tx::build(count.build())?)
+                    .build(),
+            )
+            .transact_items(tx::put_new(
+                &self.table,
+                comment_item(org, mode, brand, comment),
+            )?)
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
+    }
+
+    async fn comments(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: &TicketId,
+    ) -> Result<Vec<Comment>, StoreError> {
+        self.query(
+            keys::brand_partition(org, mode, brand),
+            &keys::comment_prefix(ticket),
+        )
+        .await?
+        .iter()
+        .map(comment_from)
+        .collect()
     }
 }
