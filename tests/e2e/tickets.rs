@@ -361,6 +361,8 @@ async fn comments_keep_the_count_and_internal_notes_are_marked() {
         ),
         (Some("AGENT"), Some(false))
     );
+    // Ids order by time to the millisecond; the test clock moves in whole seconds.
+    app.clock.advance(1);
     let note = app
         .post(
             &comments,
@@ -369,6 +371,7 @@ async fn comments_keep_the_count_and_internal_notes_are_marked() {
         )
         .await;
     assert_eq!(note.body["isInternal"], true);
+    app.clock.advance(1);
     let system = app
         .post(
             &comments,
@@ -426,4 +429,71 @@ async fn comments_keep_the_count_and_internal_notes_are_marked() {
         "no comments on a deleted ticket"
     );
     assert_eq!(app.get(&comments, &t.key).await.status, 404);
+}
+
+#[tokio::test]
+async fn idempotency_keys_make_retries_safe() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let send = |key: &str, body: Value| post_idempotent(&app, &path, &t.key, key.to_string(), body);
+    let first = send("order-42", json!({"title": "Refund"})).await;
+    assert_eq!(first.status, 201);
+    let retry = send("order-42", json!({"title": "Refund"})).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.body, first.body, "the same answer");
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    let other_body = send("order-42", json!({"title": "Something else"})).await;
+    assert_eq!(other_body.status, 409);
+    assert_eq!(other_body.body["code"], "idempotency_key_reused");
+    assert_eq!(
+        ids(&app.get(&path, &t.key).await.body).len(),
+        1,
+        "one ticket"
+    );
+
+    // A failed attempt leaves the key free for the corrected request.
+    let bad = send("order-43", json!({"title": ""})).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        send("order-43", json!({"title": "Fixed"})).await.status,
+        201
+    );
+    // Keys belong to their tenant: another organization's identical key is unrelated.
+    let stranger = app.tenant(Mode::Test).await;
+    let theirs = post_idempotent(
+        &app,
+        &tickets(stranger.brand_id.as_str()),
+        &stranger.key,
+        "order-42".into(),
+        json!({"title": "Refund"}),
+    )
+    .await;
+    assert_eq!(theirs.status, 201);
+    assert_ne!(theirs.body["id"], first.body["id"]);
+    // After 24 hours the key is free again.
+    app.clock.advance(24 * 3600);
+    let later = send("order-42", json!({"title": "Refund"})).await;
+    assert_eq!(later.status, 201);
+    assert_ne!(later.body["id"], first.body["id"]);
+    assert_eq!(
+        send(&"k".repeat(256), json!({"title": "x"})).await.status,
+        400
+    );
+}
+
+async fn post_idempotent(
+    app: &TestApp,
+    path: &str,
+    api_key: &str,
+    idempotency_key: String,
+    body: Value,
+) -> crate::helpers::TestResponse {
+    let headers = vec![
+        ("authorization".to_string(), format!("Bearer {api_key}")),
+        ("content-type".to_string(), "application/json".to_string()),
+        ("x-idempotency-key".to_string(), idempotency_key),
+    ];
+    app.send_with_headers("POST", path, &headers, Some(body.to_string()))
+        .await
 }

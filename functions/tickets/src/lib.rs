@@ -21,11 +21,12 @@ use dispatch_domain::ticket::{
 use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, TicketId, Timestamp};
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param,
+    ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, path_id,
+    query_param,
 };
 use dispatch_store::{
-    BrandStore, CredentialStore, CustomerStore, SessionStore, StoreError, TicketFilter,
-    TicketPatch, TicketStore,
+    BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore, StoreError,
+    TicketFilter, TicketPatch, TicketStore,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -88,11 +89,18 @@ struct CreateInput {
 /// `POST /v1/brands/{brandId}/tickets`.
 pub async fn create<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + BrandStore + CustomerStore + TicketStore,
+    S: CredentialStore + SessionStore + BrandStore + CustomerStore + TicketStore + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let mut brand = reachable_brand(&ctx.store, &principal, &req).await?;
-    let input: CreateInput = parse_json(&req)?;
+    idempotency::once(ctx, &principal, &req, || create_once(ctx, &principal, &req)).await
+}
+
+async fn create_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) -> Reply
+where
+    S: BrandStore + CustomerStore + TicketStore,
+{
+    let mut brand = reachable_brand(&ctx.store, principal, req).await?;
+    let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let title = errors.check(
         "title",
@@ -172,7 +180,7 @@ where
     let now = ctx.clock.now();
     let customer = match email.flatten() {
         Some(email) => Some(
-            find_or_create_customer(ctx, &principal, &brand.id, email, name.flatten(), now).await?,
+            find_or_create_customer(ctx, principal, &brand.id, email, name.flatten(), now).await?,
         ),
         None => None,
     };

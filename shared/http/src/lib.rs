@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod cookie;
 pub mod error;
+pub mod idempotency;
 pub mod pagination;
 pub mod request;
 pub mod response;

@@ -17,6 +17,7 @@
 //! | customer | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMER#{customer}` |
 //! | ticket | `ORG#{org}#{mode}#BRAND#{brand}` | `TICKET#{ticket}` |
 //! | comment | `ORG#{org}#{mode}#BRAND#{brand}` | `COMMENT#{ticket}#{comment}` |
+//! | idempotent result | `ORG#{org}#{mode}` | `IDEMPOTENCY#{sha256}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 
@@ -125,6 +126,11 @@ pub fn comment_prefix(ticket: &TicketId) -> String {
 
 pub fn comment_sk(ticket: &TicketId, comment: &CommentId) -> String {
     format!("{}{comment}", comment_prefix(ticket))
+}
+
+/// `key_hash` is a SHA-256 of the route and the client's key.
+pub fn idempotency_sk(key_hash: &str) -> String {
+    format!("IDEMPOTENCY#{key_hash}")
 }
 
 pub fn customer_email_sk(email: &Email) -> String {

@@ -10,6 +10,7 @@ mod api_keys;
 mod brands;
 pub mod counter;
 mod customers;
+mod idempotency;
 mod item;
 pub mod keys;
 mod members;
@@ -33,6 +34,7 @@ use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
 pub use brands::BrandPatch;
+pub use idempotency::{Claim, IDEMPOTENCY_TTL_SECS};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
 pub use tickets::{TicketFilter, TicketPatch};
@@ -320,6 +322,35 @@ pub trait CommentStore: Send + Sync {
         brand: &BrandId,
         ticket: &TicketId,
     ) -> impl Future<Output = StoreResult<Vec<Comment>>> + Send;
+}
+
+/// Results of idempotent creates, per tenant and mode.
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key_hash` for a request with `request_hash`, or says what it already holds.
+    fn claim_idempotency(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key_hash: &str,
+        request_hash: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Claim>> + Send;
+    /// Records the answer of the request that claimed the key.
+    fn complete_idempotency(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key_hash: &str,
+        status: u16,
+        body: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Frees the key (the request failed on our side; a retry may run it again).
+    fn release_idempotency(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key_hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Counters for rate limits.

@@ -1,0 +1,91 @@
+//! `X-Idempotency-Key` on creates: a retry with the same key and the same body within 24
+//! hours gets the first answer and creates nothing; the same key with a different body is
+//! 409. Stored in DynamoDB, so it survives Lambda restarts and holds across instances.
+
+use crate::{ApiError, Context, Reply};
+use dispatch_auth::{Principal, SecretHash};
+use dispatch_store::{Claim, IdempotencyStore};
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use std::future::Future;
+
+pub const HEADER: &str = "x-idempotency-key";
+
+/// Runs `work` at most once per idempotency key (when the request carries one). Only
+/// successful answers are stored: after a 4xx or 5xx the key is free again, so the client
+/// can fix the request and retry with the same key.
+pub async fn once<S, F, Fut>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    req: &Request,
+    work: F,
+) -> Reply
+where
+    S: IdempotencyStore,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Reply>,
+{
+    let Some(raw) = req.headers().get(HEADER) else {
+        return work().await;
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::validation(
+                "X-Idempotency-Key",
+                "must be 1-255 printable ASCII characters",
+            )
+        })?;
+    let key_hash =
+        SecretHash::of(&format!("{} {}\n{key}", req.method(), req.uri().path())).to_hex();
+    let request_hash = SecretHash::of(&String::from_utf8_lossy(req.body().as_ref())).to_hex();
+    let (org, mode) = (&principal.org_id, principal.mode);
+    match ctx
+        .store
+        .claim_idempotency(org, mode, &key_hash, &request_hash, ctx.clock.now())
+        .await?
+    {
+        Claim::New => {}
+        Claim::Done { status, body } => return Ok(replay(status, body)),
+        Claim::InProgress => {
+            return Err(ApiError::Conflict {
+                code: "idempotency_in_progress",
+                message:
+                    "A request with this idempotency key is still being processed. Retry shortly."
+                        .into(),
+            });
+        }
+        Claim::Mismatch => {
+            return Err(ApiError::Conflict {
+                code: "idempotency_key_reused",
+                message: "This idempotency key was used with a different request.".into(),
+            });
+        }
+    }
+    let result = work().await;
+    match &result {
+        Ok(response) if response.status().is_success() => {
+            let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
+            ctx.store
+                .complete_idempotency(org, mode, &key_hash, response.status().as_u16(), &body)
+                .await?;
+        }
+        _ => {
+            if let Err(err) = ctx.store.release_idempotency(org, mode, &key_hash).await {
+                tracing::warn!(error = %err, "could not release an idempotency key");
+            }
+        }
+    }
+    result
+}
+
+fn replay(status: u16, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}

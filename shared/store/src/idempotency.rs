@@ -1,0 +1,125 @@
+//! Stored results of idempotent creates (`X-Idempotency-Key`), kept 24 hours.
+
+use crate::item::{Item, Reader, n, s, ts};
+use crate::{DynamoStore, IdempotencyStore, StoreError, keys};
+use dispatch_domain::{Mode, OrgId, Timestamp};
+
+/// How long a key and its result are kept.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+
+/// What a key already holds when a request claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free: this request runs and records its result.
+    New,
+    /// A request with this key is still running.
+    InProgress,
+    /// A finished request with this key and the same request: replay its answer.
+    Done { status: u16, body: String },
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+impl IdempotencyStore for DynamoStore {
+    async fn claim_idempotency(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key_hash: &str,
+        request_hash: &str,
+        now: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let expires = now.plus_seconds(IDEMPOTENCY_TTL_SECS);
+        let item: Item = [
+            (keys::PK.into(), s(keys::tenant(org, mode))),
+            (keys::SK.into(), s(keys::idempotency_sk(key_hash))),
+            ("type".into(), s("idempotency")),
+            ("requestHash".into(), s(request_hash)),
+            ("state".into(), s("pending")),
+            ("expiresAt".into(), ts(expires)),
+            (keys::TTL.into(), ts(expires)),
+        ]
+        .into();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // A key past its 24 hours is free again, even before TTL removes it.
+            .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
+            .expression_attribute_values(":now", n(now.unix()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => return Ok(Claim::New),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(StoreError::backend(e)),
+        }
+        let Some(existing) = self
+            .get(keys::tenant(org, mode), keys::idempotency_sk(key_hash))
+            .await?
+        else {
+            // Removed between the two calls: treat as in progress; the client retries.
+            return Ok(Claim::InProgress);
+        };
+        let r = Reader(&existing);
+        if r.string("requestHash")? != request_hash {
+            return Ok(Claim::Mismatch);
+        }
+        if r.string("state")? != "done" {
+            return Ok(Claim::InProgress);
+        }
+        let status =
+            u16::try_from(r.u64("status")?).map_err(|_| StoreError::Corrupt("status".into()))?;
+        Ok(Claim::Done {
+            status,
+            body: r.string("body")?,
+        })
+    }
+
+    async fn complete_idempotency(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key_hash: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(org, mode)))
+            .key(keys::SK, s(keys::idempotency_sk(key_hash)))
+            .update_expression("SET #state = :done, #status = :status, #body = :body")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_values(":done", s("done"))
+            .expression_attribute_values(":status", n(status))
+            .expression_attribute_values(":body", s(body))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+
+    async fn release_idempotency(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        key_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(org, mode)))
+            .key(keys::SK, s(keys::idempotency_sk(key_hash)))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+}
