@@ -497,3 +497,68 @@ async fn post_idempotent(
     app.send_with_headers("POST", path, &headers, Some(body.to_string()))
         .await
 }
+
+#[tokio::test]
+async fn customer_and_comment_creates_are_idempotent_too() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let customers = format!("/v1/brands/{}/customers", t.brand_id);
+    let a = post_idempotent(
+        &app,
+        &customers,
+        &t.key,
+        "cus-1".into(),
+        json!({"email": "jane@example.com"}),
+    )
+    .await;
+    let b = post_idempotent(
+        &app,
+        &customers,
+        &t.key,
+        "cus-1".into(),
+        json!({"email": "jane@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        (a.status, b.status),
+        (201, 201),
+        "the retry replays instead of answering 409"
+    );
+    assert_eq!(a.body, b.body);
+
+    let ticket = app
+        .post(
+            &tickets(t.brand_id.as_str()),
+            &t.key,
+            json!({"title": "Help"}),
+        )
+        .await;
+    let one = format!(
+        "{}/{}",
+        tickets(t.brand_id.as_str()),
+        ticket.body["id"].as_str().unwrap()
+    );
+    let comments = format!("{one}/comments");
+    let c1 = post_idempotent(
+        &app,
+        &comments,
+        &t.key,
+        "cmt-1".into(),
+        json!({"body": "Hi"}),
+    )
+    .await;
+    let c2 = post_idempotent(
+        &app,
+        &comments,
+        &t.key,
+        "cmt-1".into(),
+        json!({"body": "Hi"}),
+    )
+    .await;
+    assert_eq!(c1.body, c2.body);
+    assert_eq!(
+        app.get(&one, &t.key).await.body["commentCount"],
+        1,
+        "one comment, counted once"
+    );
+}

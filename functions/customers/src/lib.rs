@@ -12,8 +12,12 @@ use dispatch_domain::brand::Metadata;
 use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors};
 use dispatch_http::pagination::{page_request, page_response};
-use dispatch_http::{ApiError, Context, Reply, authenticate, json, parse_json, path_id};
-use dispatch_store::{BrandStore, CredentialStore, CustomerStore, SessionStore, StoreError};
+use dispatch_http::{
+    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id,
+};
+use dispatch_store::{
+    BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore, StoreError,
+};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -106,11 +110,18 @@ struct CreateInput {
 /// `POST /v1/brands/{brandId}/customers`: 409 when the brand already has that email.
 pub async fn create<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + BrandStore + CustomerStore,
+    S: CredentialStore + SessionStore + BrandStore + CustomerStore + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
-    let input: CreateInput = parse_json(&req)?;
+    idempotency::once(ctx, &principal, &req, || create_once(ctx, &principal, &req)).await
+}
+
+async fn create_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) -> Reply
+where
+    S: BrandStore + CustomerStore,
+{
+    let brand = reachable_brand(&ctx.store, principal, req).await?;
+    let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let email = errors.check(
         "email",

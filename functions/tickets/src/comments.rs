@@ -4,11 +4,14 @@
 //! - `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`create_comment`]
 
 use crate::ticket_path;
+use dispatch_auth::Principal;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::ticket::{AuthorType, Comment, parse_comment_body};
 use dispatch_domain::{CommentId, FieldErrors};
-use dispatch_http::{ApiError, Context, Reply, authenticate, json, parse_json};
-use dispatch_store::{CommentStore, CredentialStore, SessionStore, StoreError, TicketStore};
+use dispatch_http::{ApiError, Context, Reply, authenticate, idempotency, json, parse_json};
+use dispatch_store::{
+    CommentStore, CredentialStore, IdempotencyStore, SessionStore, StoreError, TicketStore,
+};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -59,11 +62,21 @@ struct CreateInput {
 /// internal note. The ticket's `commentCount` moves in the same transaction.
 pub async fn create_comment<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + TicketStore + CommentStore,
+    S: CredentialStore + SessionStore + TicketStore + CommentStore + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let (brand, ticket) = ticket_path(&principal, &req)?;
-    let input: CreateInput = parse_json(&req)?;
+    idempotency::once(ctx, &principal, &req, || {
+        create_comment_once(ctx, &principal, &req)
+    })
+    .await
+}
+
+async fn create_comment_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) -> Reply
+where
+    S: TicketStore + CommentStore,
+{
+    let (brand, ticket) = ticket_path(principal, req)?;
+    let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let body = errors.check(
         "body",
