@@ -18,7 +18,8 @@ use dispatch_domain::brand::{
 };
 use dispatch_domain::{BrandId, FieldErrors};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param,
+    ApiError, Context, Reply, authenticate, json, no_content, parse_json, query_param,
+    reachable_brand,
 };
 use dispatch_store::{BrandPatch, BrandStore, CredentialStore, SessionStore, StoreError};
 use lambda_http::Request;
@@ -142,22 +143,6 @@ pub async fn create<S: CredentialStore + SessionStore + BrandStore>(
     }
 }
 
-/// Loads the brand named in the path if the principal reaches it; 404 otherwise.
-async fn load_brand<S: BrandStore>(
-    store: &S,
-    principal: &Principal,
-    req: &Request,
-) -> Result<Brand, ApiError> {
-    let id = path_id(req, "brandId", BrandId::parse)?;
-    if !principal.can_access_brand(&id) {
-        return Err(ApiError::NotFound);
-    }
-    store
-        .brand(&principal.org_id, principal.mode, &id)
-        .await?
-        .ok_or(ApiError::NotFound)
-}
-
 /// After a conditional write on `brand` failed: 409 if it still exists (someone changed it
 /// concurrently; the client should read it again), 404 if it is gone.
 async fn changed_or_gone<S: BrandStore>(
@@ -195,7 +180,7 @@ pub async fn get<S: CredentialStore + SessionStore + BrandStore>(
     req: Request,
 ) -> Reply {
     let principal = authenticate(ctx, &req).await?;
-    let brand = load_brand(&ctx.store, &principal, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
     json(StatusCode::OK, &BrandView::from(&brand))
 }
 
@@ -216,7 +201,7 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
     req: Request,
 ) -> Reply {
     let principal = authenticate(ctx, &req).await?;
-    let brand = load_brand(&ctx.store, &principal, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
     require_brand_manager(&principal, &brand)?;
     let input: UpdateBrandInput = parse_json(&req)?;
 
@@ -297,7 +282,7 @@ pub async fn delete<S: CredentialStore + SessionStore + BrandStore>(
     req: Request,
 ) -> Reply {
     let principal = authenticate(ctx, &req).await?;
-    let brand = load_brand(&ctx.store, &principal, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
     require_brand_manager(&principal, &brand)?;
     match query_param(&req, "confirm").as_deref() {
         Some("true") => match ctx.store.delete_brand(principal.mode, &brand).await {

@@ -13,7 +13,7 @@ use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors};
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id,
+    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id, reachable_brand,
 };
 use dispatch_store::{
     BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore, StoreError,
@@ -49,23 +49,6 @@ impl From<&Customer> for CustomerView {
     }
 }
 
-/// The brand named in the path, if the principal reaches it and it exists; 404 otherwise.
-async fn reachable_brand<S: BrandStore>(
-    store: &S,
-    principal: &Principal,
-    req: &Request,
-) -> Result<BrandId, ApiError> {
-    let id = path_id(req, "brandId", BrandId::parse)?;
-    if !principal.can_access_brand(&id) {
-        return Err(ApiError::NotFound);
-    }
-    store
-        .brand(&principal.org_id, principal.mode, &id)
-        .await?
-        .map(|b| b.id)
-        .ok_or(ApiError::NotFound)
-}
-
 /// The pagination scope of a brand's customer list: cursors do not cross tenants, modes,
 /// brands or lists.
 fn scope(principal: &Principal, brand: &BrandId) -> String {
@@ -81,7 +64,7 @@ where
     S: CredentialStore + SessionStore + BrandStore + CustomerStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?.id;
     let key = ctx.cursor_key()?;
     let scope = scope(&principal, &brand);
     let page = page_request(&req, key, &scope)?;
@@ -120,7 +103,7 @@ async fn create_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) 
 where
     S: BrandStore + CustomerStore,
 {
-    let brand = reachable_brand(&ctx.store, principal, req).await?;
+    let brand = reachable_brand(&ctx.store, principal, req).await?.id;
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let email = errors.check(

@@ -13,7 +13,7 @@ mod view;
 pub use comments::{create_comment, list_comments};
 
 use dispatch_auth::Principal;
-use dispatch_domain::brand::{Brand, Metadata};
+use dispatch_domain::brand::Metadata;
 use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::ticket::{
     Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
@@ -22,7 +22,7 @@ use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, TicketId, Timesta
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, path_id,
-    query_param,
+    query_param, reachable_brand,
 };
 use dispatch_store::{
     BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore, StoreError,
@@ -36,22 +36,6 @@ use view::TicketView;
 
 /// How many times a create retries when a concurrent create took its number.
 const NUMBER_ATTEMPTS: usize = 25;
-
-/// The brand named in the path, if the principal reaches it and it exists; 404 otherwise.
-async fn reachable_brand<S: BrandStore>(
-    store: &S,
-    principal: &Principal,
-    req: &Request,
-) -> Result<Brand, ApiError> {
-    let id = path_id(req, "brandId", BrandId::parse)?;
-    if !principal.can_access_brand(&id) {
-        return Err(ApiError::NotFound);
-    }
-    store
-        .brand(&principal.org_id, principal.mode, &id)
-        .await?
-        .ok_or(ApiError::NotFound)
-}
 
 /// (brand, ticket) ids from the path, checked against the principal's brand scope.
 pub(crate) fn ticket_path(

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod pagination;
 pub mod request;
 pub mod response;
+pub mod scope;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -26,6 +27,7 @@ pub use config::AuthConfig;
 pub use error::ApiError;
 pub use request::{client_ip, parse_json, path_id, query_param, request_id};
 pub use response::{html, json, no_content};
+pub use scope::reachable_brand;
 
 /// What a handler returns: a response, or an error that becomes the JSON error body.
 pub type Reply = Result<Response<Body>, ApiError>;

@@ -1,0 +1,26 @@
+//! The one check that a path's brand is the caller's to reach.
+
+use crate::{ApiError, path_id};
+use dispatch_auth::Principal;
+use dispatch_domain::BrandId;
+use dispatch_domain::brand::Brand;
+use dispatch_store::BrandStore;
+use lambda_http::Request;
+
+/// The brand named by the `brandId` path parameter, if the principal's scope reaches it and
+/// it exists in the principal's organization and mode; 404 otherwise (another tenant's,
+/// mode's or scope's brand is indistinguishable from none).
+pub async fn reachable_brand<S: BrandStore>(
+    store: &S,
+    principal: &Principal,
+    req: &Request,
+) -> Result<Brand, ApiError> {
+    let id = path_id(req, "brandId", BrandId::parse)?;
+    if !principal.can_access_brand(&id) {
+        return Err(ApiError::NotFound);
+    }
+    store
+        .brand(&principal.org_id, principal.mode, &id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
