@@ -395,3 +395,36 @@ async fn a_rename_based_on_a_stale_read_fails_and_leaks_no_slug() {
         "first"
     );
 }
+
+#[tokio::test]
+async fn brand_creates_honor_idempotency_keys() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let headers = vec![
+        ("authorization".to_string(), format!("Bearer {}", t.key)),
+        ("content-type".to_string(), "application/json".to_string()),
+        ("x-idempotency-key".to_string(), "brand-1".to_string()),
+    ];
+    let body = json!({"name": "Billing"}).to_string();
+    let first = app
+        .send_with_headers("POST", "/v1/brands", &headers, Some(body.clone()))
+        .await;
+    let retry = app
+        .send_with_headers("POST", "/v1/brands", &headers, Some(body))
+        .await;
+    assert_eq!(
+        (first.status, retry.status),
+        (201, 201),
+        "the retry replays instead of answering 409 slug_taken"
+    );
+    assert_eq!(first.body, retry.body);
+    assert_eq!(
+        app.get("/v1/brands", &t.key)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -18,10 +18,12 @@ use dispatch_domain::brand::{
 };
 use dispatch_domain::{BrandId, FieldErrors};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, json, no_content, parse_json, query_param,
+    ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, query_param,
     reachable_brand,
 };
-use dispatch_store::{BrandPatch, BrandStore, CredentialStore, SessionStore, StoreError};
+use dispatch_store::{
+    BrandPatch, BrandStore, CredentialStore, IdempotencyStore, SessionStore, StoreError,
+};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
@@ -65,19 +67,27 @@ fn slug_taken() -> ApiError {
     }
 }
 
-/// `POST /v1/brands`.
-pub async fn create<S: CredentialStore + SessionStore + BrandStore>(
+/// `POST /v1/brands` (with `X-Idempotency-Key`, a retry creates nothing).
+pub async fn create<S: CredentialStore + SessionStore + BrandStore + IdempotencyStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
     let principal = authenticate(ctx, &req).await?;
+    idempotency::once(ctx, &principal, &req, || create_once(ctx, &principal, &req)).await
+}
+
+async fn create_once<S: BrandStore>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    req: &Request,
+) -> Reply {
     if !principal.can_create_brands() {
         return Err(ApiError::Forbidden {
             code: "forbidden",
             message: "Creating brands needs an owner or admin credential that reaches every brand.",
         });
     }
-    let input: CreateBrandInput = parse_json(&req)?;
+    let input: CreateBrandInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let name = errors.check(
         "name",

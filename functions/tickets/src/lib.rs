@@ -206,8 +206,9 @@ where
                     &TicketView::new(&ticket, customer.as_ref()),
                 );
             }
-            // Another create took this number (or the brand is gone): read it again.
-            Err(StoreError::Conflict(_)) => {
+            // Another create took this number or is taking it (or the brand is gone): read
+            // the brand again.
+            Err(StoreError::Conflict(_) | StoreError::Contended) => {
                 brand = ctx
                     .store
                     .brand(&principal.org_id, principal.mode, &brand.id)

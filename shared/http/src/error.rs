@@ -148,6 +148,13 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> ApiError {
-        ApiError::Internal(err.to_string())
+        match err {
+            // Nothing was written; the client's retry will go through.
+            StoreError::Contended => ApiError::Conflict {
+                code: "concurrent_update",
+                message: "Another request changed the same data at the same moment. Retry.".into(),
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }

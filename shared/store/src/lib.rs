@@ -63,6 +63,10 @@ pub enum StoreError {
     /// The item a conditional write expected is gone (deleted concurrently).
     #[error("not found")]
     NotFound,
+    /// A concurrent transaction touched the same items (DynamoDB's `TransactionConflict`):
+    /// nothing was written; the request may be retried.
+    #[error("contended")]
+    Contended,
     #[error("configuration: {0}")]
     Config(String),
     #[error("stored item is malformed: {0}")]

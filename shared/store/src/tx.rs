@@ -39,7 +39,8 @@ pub(crate) fn delete(
         .build())
 }
 
-/// Maps a failed transaction: a failed condition on one of `unique` (indexes of uniqueness
+/// Maps a failed transaction: a conflict with a concurrent transaction is `Contended`;
+/// a failed condition on one of `unique` (indexes of uniqueness
 /// claims) is `Conflict(what)`; any other failed condition means the item is gone
 /// (`NotFound`); anything else is a backend error.
 pub(crate) fn classify<R: std::fmt::Debug>(
@@ -55,6 +56,12 @@ pub(crate) fn classify<R: std::fmt::Debug>(
             .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
             .map(|(i, _)| i)
             .collect();
+        if e.cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return StoreError::Contended;
+        }
         if unique.iter().any(|i| failed.contains(i)) {
             return StoreError::Conflict(what);
         }
