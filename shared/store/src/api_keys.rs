@@ -251,18 +251,16 @@ impl ApiKeyStore for DynamoStore {
             .expression_attribute_values(":ids", brand_list(&change.brand_ids))
             .build(),
         )?;
-        let result = self
-            .client
+        // A failed condition means the key is gone or revoked (`NotFound`); a concurrent
+        // transaction is `Contended`, never mistaken for either.
+        self.client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(listing).build())
             .transact_items(TransactWriteItem::builder().update(auth).build())
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_cancelled(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::backend(e)),
-        }
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
     }
 
     async fn revoke_api_key(
@@ -289,17 +287,15 @@ impl ApiKeyStore for DynamoStore {
                 .key(keys::SK, s(keys::API_KEY_AUTH_SK))
                 .build(),
         )?;
-        let result = self
-            .client
+        // A failed condition means the key is gone or revoked (`NotFound`); a concurrent
+        // transaction is `Contended`, never mistaken for either.
+        self.client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(listing).build())
             .transact_items(TransactWriteItem::builder().delete(auth).build())
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_cancelled(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::backend(e)),
-        }
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
     }
 }

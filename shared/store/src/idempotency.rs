@@ -1,7 +1,7 @@
 //! Stored results of idempotent creates (`X-Idempotency-Key`), kept 24 hours.
 
 use crate::item::{Item, Reader, n, s, ts};
-use crate::{DynamoStore, IdempotencyStore, StoreError, keys};
+use crate::{DynamoStore, IdempotencyStore, StoreError, keys, tx};
 use dispatch_domain::{Mode, OrgId, Timestamp};
 
 /// How long a key and its result are kept.
@@ -52,9 +52,7 @@ impl IdempotencyStore for DynamoStore {
             .await;
         match put {
             Ok(_) => return Ok(Claim::New),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) if tx::condition_failed(&e) => {}
             Err(e) => return Err(StoreError::backend(e)),
         }
         let Some(existing) = self

@@ -116,12 +116,7 @@ impl SessionStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if tx::condition_failed(&e) => Ok(()),
             Err(e) => Err(StoreError::backend(e)),
         }
     }
@@ -290,12 +285,7 @@ impl SessionStore for DynamoStore {
                 Some(item) => Ok(Some(Reader(&item).parsed("email", Email::parse)?)),
                 None => Ok(None),
             },
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if tx::condition_failed(&e) => Ok(None),
             Err(e) => Err(StoreError::backend(e)),
         }
     }

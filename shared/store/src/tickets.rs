@@ -209,12 +209,7 @@ impl TicketStore for DynamoStore {
             .await;
         match result {
             Ok(out) => ticket_from(&out.attributes.unwrap_or_default()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
+            Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::backend(e)),
         }
     }
@@ -240,12 +235,7 @@ impl TicketStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
+            Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::backend(e)),
         }
     }

@@ -4,7 +4,7 @@ use crate::StoreError;
 use crate::item::Item;
 use crate::item::s;
 use crate::keys;
-use aws_sdk_dynamodb::error::{BuildError, SdkError};
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
@@ -22,6 +22,12 @@ pub(crate) fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, Stor
     Ok(TransactWriteItem::builder()
         .put(build(put.build())?)
         .build())
+}
+
+/// True when a single-item write failed its condition (the one "expected" failure).
+pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
 }
 
 /// An unconditional `Delete` of (`pk`, `sk`) inside a transaction.
