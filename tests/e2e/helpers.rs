@@ -4,10 +4,13 @@
 
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
+use dispatch_attachments::Attachments;
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, SystemClock};
+use dispatch_files::S3Files;
 use dispatch_http::testing::{match_path, v2_event};
 use dispatch_http::{AuthConfig, Context, dispatch};
+use dispatch_intake::Intake;
 use dispatch_mail::SesMailer;
 use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
@@ -176,6 +179,10 @@ pub struct TestApp {
     pub ctx: Context<DynamoStore>,
     /// The sign-in functions' dependencies: same store and clock, a real SESv2 client.
     pub signin: SignIn<DynamoStore, SesMailer>,
+    /// The attachment functions' dependencies: same store and clock, a real S3 client.
+    pub attachments: Attachments<DynamoStore, S3Files>,
+    /// The public form function's dependencies.
+    pub intake: Intake<DynamoStore, S3Files>,
     /// This app's client IP, so rate limits of parallel tests do not collide.
     pub source_ip: String,
     pub clock: Arc<FixedClock>,
@@ -219,6 +226,14 @@ impl TestApp {
                 min_response: std::time::Duration::ZERO,
             },
         };
+        let attachments = Attachments {
+            ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
+            files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
+        };
+        let intake = Intake {
+            ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
+            files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
+        };
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
         let mut secret = [0u8; 32];
         dispatch_domain::random::fill(&mut secret);
@@ -226,6 +241,8 @@ impl TestApp {
         TestApp {
             ctx: Context::new(store, clock.clone(), auth).with_cursors(cursors),
             signin,
+            attachments,
+            intake,
             source_ip: format!(
                 "2001:db8::{}",
                 u32::from_str_radix(&rnd[..6], 36).unwrap_or(1) % 0xffff
@@ -415,6 +432,22 @@ impl TestApp {
             "tickets-delete" => dispatch(req, |r| dispatch_tickets::delete(ctx, r)).await,
             "comments-list" => dispatch(req, |r| dispatch_tickets::list_comments(ctx, r)).await,
             "comments-create" => dispatch(req, |r| dispatch_tickets::create_comment(ctx, r)).await,
+            "attachments-create" => {
+                dispatch(req, |r| dispatch_attachments::create(&self.attachments, r)).await
+            }
+            "attachments-confirm" => {
+                dispatch(req, |r| dispatch_attachments::confirm(&self.attachments, r)).await
+            }
+            "attachments-list" => {
+                dispatch(req, |r| dispatch_attachments::list(&self.attachments, r)).await
+            }
+            "attachments-get" => {
+                dispatch(req, |r| dispatch_attachments::get(&self.attachments, r)).await
+            }
+            "intake-list" => dispatch(req, |r| dispatch_intake::list(ctx, r)).await,
+            "intake-create" => dispatch(req, |r| dispatch_intake::create(ctx, r)).await,
+            "intake-disable" => dispatch(req, |r| dispatch_intake::disable(ctx, r)).await,
+            "forms-submit" => dispatch(req, |r| dispatch_intake::submit(&self.intake, r)).await,
             other => panic!("function {other} is routed but not wired into tests/e2e/helpers.rs"),
         }
     }
@@ -457,6 +490,66 @@ impl TestApp {
             }
         }
         found
+    }
+}
+
+/// A plain HTTP response, as a browser or `curl` would see it.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one HTTP/1.0 request to an `http://` URL exactly as given (a presigned URL is
+/// used verbatim: its query is already encoded and signed). Test use only.
+pub async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: response[split + 4..].to_vec(),
     }
 }
 

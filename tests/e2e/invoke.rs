@@ -1,7 +1,7 @@
 //! Every function's real binary, given its event from events/ through the Lambda Runtime
 //! API, against the emulator.
 
-use crate::helpers::{TestApp, unique_email, workspace_root};
+use crate::helpers::{TestApp, http_request, unique_email, workspace_root};
 use dispatch_domain::Mode;
 use dispatch_runtime_emulator::{Emulator, Outcome};
 use serde_json::json;
@@ -58,8 +58,43 @@ async fn every_function_binary_answers_its_event() {
                 json!({"email": unique_email("customer")}),
             )
             .await;
-        let event = std::fs::read_to_string(&path)
-            .unwrap()
+        let mut event = std::fs::read_to_string(&path).unwrap();
+        if event.contains("{{ATTACHMENT_ID}}") {
+            let ticket_id = ticket.body["id"].as_str().unwrap();
+            let declared = app
+                .post(
+                    &format!(
+                        "/v1/brands/{}/tickets/{ticket_id}/attachments",
+                        tenant.brand_id
+                    ),
+                    &tenant.key,
+                    json!({"filename": "a.txt", "contentType": "text/plain", "size": 2}),
+                )
+                .await;
+            let put = http_request(
+                "PUT",
+                declared.body["uploadUrl"].as_str().unwrap(),
+                &[("Content-Type", "text/plain"), ("Content-Length", "2")],
+                b"ok",
+            )
+            .await;
+            assert_eq!(put.status, 200);
+            event = event.replace(
+                "{{ATTACHMENT_ID}}",
+                declared.body["attachmentId"].as_str().unwrap(),
+            );
+        }
+        if event.contains("{{INTAKE_TOKEN}}") {
+            let intake = app
+                .post(
+                    &format!("/v1/brands/{}/intake", tenant.brand_id),
+                    &tenant.key,
+                    json!({"name": "Contact form"}),
+                )
+                .await;
+            event = event.replace("{{INTAKE_TOKEN}}", intake.body["token"].as_str().unwrap());
+        }
+        let event = event
             .replace("{{API_KEY}}", &tenant.key)
             .replace("{{BRAND_ID}}", tenant.brand_id.as_str())
             .replace("{{KEY_ID}}", second_key["id"].as_str().unwrap())

@@ -5,10 +5,12 @@ mod helpers;
 
 mod accounts;
 mod api_keys;
+mod attachments;
 mod auth;
 mod brands;
 mod consistency;
 mod customers;
+mod intake;
 mod invoke;
 mod members;
 mod sessions;

@@ -3,12 +3,13 @@
 //! - `GET /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`list_comments`] (a bare array, oldest first)
 //! - `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`create_comment`]
 
-use crate::ticket_path;
 use dispatch_auth::Principal;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::ticket::{AuthorType, Comment, parse_comment_body};
 use dispatch_domain::{CommentId, FieldErrors};
-use dispatch_http::{ApiError, Context, Reply, authenticate, idempotency, json, parse_json};
+use dispatch_http::{
+    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, ticket_path,
+};
 use dispatch_store::{
     CommentStore, CredentialStore, IdempotencyStore, SessionStore, StoreError, TicketStore,
 };

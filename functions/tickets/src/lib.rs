@@ -13,16 +13,18 @@ mod view;
 pub use comments::{create_comment, list_comments};
 
 use dispatch_auth::Principal;
+use dispatch_domain::attachment::Attachment;
+use dispatch_domain::brand::Brand;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::ticket::{
     Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
 };
-use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, TicketId, Timestamp};
+use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, Mode, OrgId, TicketId, Timestamp};
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, path_id,
-    query_param, reachable_brand,
+    ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, query_param,
+    reachable_brand, ticket_path,
 };
 use dispatch_store::{
     BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore, StoreError,
@@ -36,20 +38,6 @@ use view::TicketView;
 
 /// How many times a create retries when a concurrent create took its number.
 const NUMBER_ATTEMPTS: usize = 25;
-
-/// (brand, ticket) ids from the path, checked against the principal's brand scope.
-pub(crate) fn ticket_path(
-    principal: &Principal,
-    req: &Request,
-) -> Result<(BrandId, TicketId), ApiError> {
-    let brand = path_id(req, "brandId", BrandId::parse)?;
-    let ticket = path_id(req, "ticketId", TicketId::parse)?;
-    if principal.can_access_brand(&brand) {
-        Ok((brand, ticket))
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
 
 fn parse_status(raw: &str) -> Result<Status, String> {
     Status::parse(raw)
@@ -83,7 +71,7 @@ async fn create_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) 
 where
     S: BrandStore + CustomerStore + TicketStore,
 {
-    let mut brand = reachable_brand(&ctx.store, principal, req).await?;
+    let brand = reachable_brand(&ctx.store, principal, req).await?;
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let title = errors.check(
@@ -161,17 +149,68 @@ where
     else {
         return Err(ApiError::Internal("validated fields missing".into()));
     };
+    let new = NewTicket {
+        id: TicketId::generate(ctx.clock.now_millis()),
+        title,
+        body: body.flatten(),
+        status,
+        priority,
+        source,
+        customer: email.flatten().map(|e| (e, name.flatten())),
+        custom_fields,
+        metadata,
+        tags,
+        attachments: Vec::new(),
+    };
+    let (ticket, customer) =
+        open_ticket(ctx, &principal.org_id, principal.mode, brand, new).await?;
+    json(
+        StatusCode::CREATED,
+        &TicketView::new(&ticket, customer.as_ref()),
+    )
+}
+
+/// A validated ticket to open.
+pub struct NewTicket {
+    /// Chosen up front, so files can be stored under it before the ticket is written.
+    pub id: TicketId,
+    pub title: String,
+    pub body: Option<String>,
+    pub status: Status,
+    pub priority: Priority,
+    pub source: String,
+    /// The customer's email (found or created in the brand) and name.
+    pub customer: Option<(Email, Option<CustomerName>)>,
+    pub custom_fields: Metadata,
+    pub metadata: Metadata,
+    pub tags: Vec<String>,
+    /// Uploaded files recorded with the ticket.
+    pub attachments: Vec<Attachment>,
+}
+
+/// Opens a ticket in `brand`: finds or creates its customer, takes the brand's next
+/// number in the ticket's own transaction (retrying when a concurrent create took it),
+/// and records `attachments` with it. Shared by the API and intake.
+pub async fn open_ticket<S>(
+    ctx: &Context<S>,
+    org: &OrgId,
+    mode: Mode,
+    mut brand: Brand,
+    new: NewTicket,
+) -> Result<(Ticket, Option<Customer>), ApiError>
+where
+    S: BrandStore + CustomerStore + TicketStore,
+{
     let now = ctx.clock.now();
-    let customer = match email.flatten() {
-        Some(email) => Some(
-            find_or_create_customer(ctx, principal, &brand.id, email, name.flatten(), now).await?,
-        ),
+    let customer = match new.customer {
+        Some((email, name)) => {
+            Some(find_or_create_customer(ctx, org, mode, &brand.id, email, name, now).await?)
+        }
         None => None,
     };
-    let id = TicketId::generate(ctx.clock.now_millis());
     for _ in 0..NUMBER_ATTEMPTS {
         let ticket = Ticket {
-            id: id.clone(),
+            id: new.id.clone(),
             brand_id: brand.id.clone(),
             number: brand.next_ticket_number,
             display_number: format!(
@@ -179,39 +218,34 @@ where
                 brand.ticket_prefix.as_str(),
                 brand.next_ticket_number
             ),
-            title: title.clone(),
-            body: body.clone().flatten(),
-            status,
-            priority,
-            source: source.clone(),
+            title: new.title.clone(),
+            body: new.body.clone(),
+            status: new.status,
+            priority: new.priority,
+            source: new.source.clone(),
             customer_id: customer.as_ref().map(|c| c.id.clone()),
-            custom_fields: custom_fields.clone(),
-            metadata: metadata.clone(),
-            tags: tags.clone(),
+            custom_fields: new.custom_fields.clone(),
+            metadata: new.metadata.clone(),
+            tags: new.tags.clone(),
             assignee_id: None,
             comment_count: 0,
-            attachment_count: 0,
+            attachment_count: new.attachments.len() as u64,
             created_at: now,
             updated_at: now,
             deleted_at: None,
         };
         match ctx
             .store
-            .create_ticket(&principal.org_id, principal.mode, &brand, &ticket)
+            .create_ticket(org, mode, &brand, &ticket, &new.attachments)
             .await
         {
-            Ok(()) => {
-                return json(
-                    StatusCode::CREATED,
-                    &TicketView::new(&ticket, customer.as_ref()),
-                );
-            }
+            Ok(()) => return Ok((ticket, customer)),
             // Another create took this number or is taking it (or the brand is gone): read
             // the brand again.
             Err(StoreError::Conflict(_) | StoreError::Contended) => {
                 brand = ctx
                     .store
-                    .brand(&principal.org_id, principal.mode, &brand.id)
+                    .brand(org, mode, &brand.id)
                     .await?
                     .ok_or(ApiError::NotFound)?;
             }
@@ -226,13 +260,13 @@ where
 
 async fn find_or_create_customer<S: CustomerStore>(
     ctx: &Context<S>,
-    principal: &Principal,
+    org: &OrgId,
+    mode: Mode,
     brand: &BrandId,
     email: Email,
     name: Option<CustomerName>,
     now: Timestamp,
 ) -> Result<Customer, ApiError> {
-    let (org, mode) = (&principal.org_id, principal.mode);
     if let Some(existing) = ctx
         .store
         .customer_by_email(org, mode, brand, &email)

@@ -16,6 +16,7 @@ pub mod csrf;
 pub mod cursor;
 pub mod grant;
 pub mod hash;
+pub mod intake_signature;
 pub mod principal;
 pub mod session;
 pub mod token;

@@ -116,6 +116,14 @@ prefixed_id!(
     /// A comment on a ticket.
     CommentId, "cmt"
 );
+prefixed_id!(
+    /// A file attached to a ticket (its bytes live in S3).
+    AttachmentId, "att"
+);
+prefixed_id!(
+    /// An intake endpoint; the id is also the public token in its form URL.
+    IntakeToken, "ft"
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,11 +3,13 @@
 //! Everything here is pure: no I/O, no AWS. Input becomes one of these typed values at the
 //! edge (the HTTP layer) and inner code never re-validates strings.
 
+pub mod attachment;
 pub mod brand;
 pub mod clock;
 pub mod customer;
 pub mod email;
 pub mod ids;
+pub mod intake;
 pub mod mode;
 pub mod random;
 pub mod ticket;
@@ -16,7 +18,8 @@ pub mod validation;
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
 pub use ids::{
-    AccountId, BrandId, CommentId, CustomerId, KeyId, MemberId, OrgId, SessionId, TicketId,
+    AccountId, AttachmentId, BrandId, CommentId, CustomerId, IntakeToken, KeyId, MemberId, OrgId,
+    SessionId, TicketId,
 };
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

@@ -28,6 +28,12 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    /// 422: well-formed, but the state of things does not allow it (e.g. the uploaded file
+    /// is not what was declared).
+    Unprocessable {
+        code: &'static str,
+        message: String,
+    },
     PayloadTooLarge,
     UnsupportedMediaType,
     /// 429: `retry_after` seconds until the window that was exceeded resets.
@@ -64,6 +70,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -79,9 +86,9 @@ impl ApiError {
                 "The request has invalid fields.".into(),
                 Some(errors),
             ),
-            ApiError::BadRequest { code, message } | ApiError::Conflict { code, message } => {
-                (code, message.clone(), None)
-            }
+            ApiError::BadRequest { code, message }
+            | ApiError::Conflict { code, message }
+            | ApiError::Unprocessable { code, message } => (code, message.clone(), None),
             ApiError::Unauthorized { code, message } | ApiError::Forbidden { code, message } => {
                 (code, (*message).into(), None)
             }

@@ -4,6 +4,7 @@
 
 use crate::{ApiError, Context, Reply};
 use dispatch_auth::{Principal, SecretHash};
+use dispatch_domain::{Mode, OrgId};
 use dispatch_store::{Claim, IdempotencyStore};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -25,7 +26,26 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Reply>,
 {
-    let Some(raw) = req.headers().get(HEADER) else {
+    let key = req.headers().get(HEADER);
+    once_per_key(ctx, &principal.org_id, principal.mode, req, key, work).await
+}
+
+/// [`once`] for callers without a principal (intake), with the key taken from wherever
+/// that caller's clients send it; results are stored under `org` and `mode`.
+pub async fn once_per_key<S, F, Fut>(
+    ctx: &Context<S>,
+    org: &OrgId,
+    mode: Mode,
+    req: &Request,
+    key: Option<&HeaderValue>,
+    work: F,
+) -> Reply
+where
+    S: IdempotencyStore,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Reply>,
+{
+    let Some(raw) = key else {
         return work().await;
     };
     let key = raw
@@ -41,7 +61,6 @@ where
     let key_hash =
         SecretHash::of(&format!("{} {}\n{key}", req.method(), req.uri().path())).to_hex();
     let request_hash = SecretHash::of(&String::from_utf8_lossy(req.body().as_ref())).to_hex();
-    let (org, mode) = (&principal.org_id, principal.mode);
     match ctx
         .store
         .claim_idempotency(org, mode, &key_hash, &request_hash, ctx.clock.now())

@@ -27,7 +27,7 @@ pub use config::AuthConfig;
 pub use error::ApiError;
 pub use request::{client_ip, parse_json, path_id, query_param, request_id};
 pub use response::{html, json, no_content};
-pub use scope::reachable_brand;
+pub use scope::{reachable_brand, ticket_path};
 
 /// What a handler returns: a response, or an error that becomes the JSON error body.
 pub type Reply = Result<Response<Body>, ApiError>;

@@ -2,8 +2,8 @@
 
 use crate::{ApiError, path_id};
 use dispatch_auth::Principal;
-use dispatch_domain::BrandId;
 use dispatch_domain::brand::Brand;
+use dispatch_domain::{BrandId, TicketId};
 use dispatch_store::BrandStore;
 use lambda_http::Request;
 
@@ -23,4 +23,17 @@ pub async fn reachable_brand<S: BrandStore>(
         .brand(&principal.org_id, principal.mode, &id)
         .await?
         .ok_or(ApiError::NotFound)
+}
+
+/// The (brand, ticket) ids of a `…/brands/{brandId}/tickets/{ticketId}/…` path when the
+/// principal's brand scope reaches the brand; 404 otherwise. No I/O: the ticket's own read,
+/// keyed by the principal's tenant and mode, decides whether it exists.
+pub fn ticket_path(principal: &Principal, req: &Request) -> Result<(BrandId, TicketId), ApiError> {
+    let brand = path_id(req, "brandId", BrandId::parse)?;
+    let ticket = path_id(req, "ticketId", TicketId::parse)?;
+    if principal.can_access_brand(&brand) {
+        Ok((brand, ticket))
+    } else {
+        Err(ApiError::NotFound)
+    }
 }

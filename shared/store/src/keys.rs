@@ -17,13 +17,18 @@
 //! | customer | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMER#{customer}` |
 //! | ticket | `ORG#{org}#{mode}#BRAND#{brand}` | `TICKET#{ticket}` |
 //! | comment | `ORG#{org}#{mode}#BRAND#{brand}` | `COMMENT#{ticket}#{comment}` |
+//! | attachment | `ORG#{org}#{mode}#BRAND#{brand}` | `ATTACHMENT#{ticket}#{attachment}` |
+//! | pending attachment (no ticket yet) | `ORG#{org}#{mode}#BRAND#{brand}` | `PENDINGATTACHMENT#{attachment}` |
+//! | intake endpoint (by token) | `INTAKE#{token}` | `INTAKE` |
+//! | intake endpoint (listing) | `ORG#{org}#{mode}#BRAND#{brand}` | `INTAKE#{token}` |
 //! | idempotent result | `ORG#{org}#{mode}` | `IDEMPOTENCY#{sha256}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 
 use dispatch_auth::SecretHash;
 use dispatch_domain::{
-    BrandId, CommentId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, TicketId,
+    AttachmentId, BrandId, CommentId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId,
+    TicketId,
 };
 
 pub const PK: &str = "pk";
@@ -126,6 +131,33 @@ pub fn comment_prefix(ticket: &TicketId) -> String {
 
 pub fn comment_sk(ticket: &TicketId, comment: &CommentId) -> String {
     format!("{}{comment}", comment_prefix(ticket))
+}
+
+/// Attachments sort under their ticket. (Not under `TICKET#`, which would put them in
+/// ticket lists.)
+pub fn attachment_prefix(ticket: &TicketId) -> String {
+    format!("ATTACHMENT#{ticket}#")
+}
+
+pub fn attachment_sk(ticket: &TicketId, attachment: &AttachmentId) -> String {
+    format!("{}{attachment}", attachment_prefix(ticket))
+}
+
+/// An upload made before its ticket exists (portal), waiting for `attachmentIds`.
+pub fn pending_attachment_sk(attachment: &AttachmentId) -> String {
+    format!("PENDINGATTACHMENT#{attachment}")
+}
+
+/// The token lookup of an intake endpoint (the public form URL's only read).
+pub fn intake(token: &IntakeToken) -> String {
+    format!("INTAKE#{token}")
+}
+
+pub const INTAKE_SK: &str = "INTAKE";
+pub const INTAKE_SK_PREFIX: &str = "INTAKE#";
+
+pub fn intake_sk(token: &IntakeToken) -> String {
+    format!("{INTAKE_SK_PREFIX}{token}")
 }
 
 /// `key_hash` is a SHA-256 of the route and the client's key.

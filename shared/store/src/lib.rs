@@ -7,10 +7,12 @@
 //! data in that mode.
 
 mod api_keys;
+mod attachments;
 mod brands;
 pub mod counter;
 mod customers;
 mod idempotency;
+mod intake;
 mod item;
 pub mod keys;
 mod members;
@@ -24,11 +26,14 @@ mod tx;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
+use dispatch_domain::attachment::Attachment;
 use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::Customer;
+use dispatch_domain::intake::IntakeEndpoint;
 use dispatch_domain::ticket::{Comment, Ticket};
 use dispatch_domain::{
-    BrandId, CustomerId, Email, KeyId, MemberId, Mode, OrgId, TicketId, Timestamp,
+    AttachmentId, BrandId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId, TicketId,
+    Timestamp,
 };
 use std::future::Future;
 
@@ -262,13 +267,15 @@ pub trait CustomerStore: Send + Sync {
 pub trait TicketStore: Send + Sync {
     /// Writes `ticket` with number `ticket.number`, which must be the brand's
     /// `nextTicketNumber` as read in `brand`; `Conflict("number")` when another create took
-    /// it first (read the brand again and retry).
+    /// it first (read the brand again and retry). `attachments` (already uploaded, at most
+    /// ten) are written in the same transaction.
     fn create_ticket(
         &self,
         org: &OrgId,
         mode: Mode,
         brand: &Brand,
         ticket: &Ticket,
+        attachments: &[Attachment],
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// `None` for unknown and soft-deleted tickets.
     fn ticket(
@@ -326,6 +333,76 @@ pub trait CommentStore: Send + Sync {
         brand: &BrandId,
         ticket: &TicketId,
     ) -> impl Future<Output = StoreResult<Vec<Comment>>> + Send;
+}
+
+/// Attachment records (the bytes are in S3).
+pub trait AttachmentStore: Send + Sync {
+    /// Writes a new `PENDING` attachment; for a ticket's attachment only while the ticket
+    /// is live (`NotFound` otherwise).
+    fn create_attachment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        attachment: &Attachment,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// One attachment of a ticket, or (with `ticket: None`) one pending upload of the
+    /// brand; `None` when unknown or, for a pending upload, expired.
+    fn attachment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: Option<&TicketId>,
+        id: &AttachmentId,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<Attachment>>> + Send;
+    /// A ticket's attachments, oldest first.
+    fn attachments(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: &TicketId,
+    ) -> impl Future<Output = StoreResult<Vec<Attachment>>> + Send;
+    /// `PENDING` → `UPLOADED`, and the ticket's `attachmentCount` with it in one
+    /// transaction; `NotFound` when it is no longer pending or the ticket is gone.
+    fn mark_uploaded(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        attachment: &Attachment,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Intake endpoints.
+pub trait IntakeStore: Send + Sync {
+    /// Writes both copies (token lookup, brand listing) in one transaction.
+    fn create_intake(
+        &self,
+        endpoint: &IntakeEndpoint,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The endpoint a public form URL names (enabled or not).
+    fn intake_by_token(
+        &self,
+        token: &IntakeToken,
+    ) -> impl Future<Output = StoreResult<Option<IntakeEndpoint>>> + Send;
+    /// A brand's endpoints, oldest first.
+    fn intakes(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<Vec<IntakeEndpoint>>> + Send;
+    /// Disables both copies; `NotFound` unless the endpoint is this tenant's, mode's and
+    /// brand's.
+    fn disable_intake(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        token: &IntakeToken,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Results of idempotent creates, per tenant and mode.

@@ -1,9 +1,11 @@
 //! Tickets, numbered per brand in the same transaction that writes them.
 
+use crate::attachments::attachment_item;
 use crate::item::{Item, Reader, list, n, s, ts};
 use crate::ops::PageOptions;
 use crate::{CommentStore, DynamoStore, Page, StoreError, TicketStore, keys, tx};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use dispatch_domain::attachment::Attachment;
 use dispatch_domain::brand::{Brand, Metadata};
 use dispatch_domain::ticket::{AuthorType, Comment, Priority, Status, Ticket};
 use dispatch_domain::{BrandId, CommentId, CustomerId, Mode, OrgId, TicketId, Timestamp};
@@ -121,6 +123,7 @@ impl TicketStore for DynamoStore {
         mode: Mode,
         brand: &Brand,
         ticket: &Ticket,
+        attachments: &[Attachment],
     ) -> Result<(), StoreError> {
         // The number is the brand's next one, taken in the same transaction as the ticket:
         // a concurrent create fails the condition and retries with the next number, so
@@ -134,14 +137,21 @@ impl TicketStore for DynamoStore {
             .expression_attribute_values(":next", n(ticket.number + 1))
             .expression_attribute_values(":number", n(ticket.number))
             .expression_attribute_values(":one", n(1));
-        self.client
+        let mut request = self
+            .client
             .transact_write_items()
             .transact_items(
                 TransactWriteItem::builder()
                     .update(tx::build(counter.build())?)
                     .build(),
             )
-            .transact_items(tx::put_new(&self.table, ticket_item(org, mode, ticket))?)
+            .transact_items(tx::put_new(&self.table, ticket_item(org, mode, ticket))?);
+        // Files that arrived with the ticket (intake uploads) are recorded with it.
+        for a in attachments {
+            request =
+                request.transact_items(tx::put_new(&self.table, attachment_item(org, mode, a))?);
+        }
+        request
             .send()
             .await
             .map_err(|e| tx::classify(e, &[0], "number"))?;

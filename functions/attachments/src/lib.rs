@@ -1,0 +1,418 @@
+//! Attachments of a ticket (admin side). The bytes go straight between the client and S3.
+//!
+//! - `POST /v1/brands/{brandId}/tickets/{ticketId}/attachments` → [`create`]: a `PENDING`
+//!   record and a presigned PUT that signs the declared size and type
+//! - `POST …/attachments/{attachmentId}/confirm` → [`confirm`]: `UPLOADED` once S3 holds an
+//!   object of exactly that size and type (`HeadObject`)
+//! - `GET …/attachments` → [`list`], `GET …/attachments/{attachmentId}` → [`get`]: records,
+//!   with a short-lived presigned download for uploaded files
+
+use dispatch_auth::Principal;
+use dispatch_domain::attachment::{
+    self, Attachment, AttachmentStatus, DOWNLOAD_TTL_SECS, UPLOAD_TTL_SECS,
+};
+use dispatch_domain::{AttachmentId, FieldErrors, Timestamp};
+use dispatch_files::{Files, FilesError, Presigned};
+use dispatch_http::{
+    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id, ticket_path,
+};
+use dispatch_store::{
+    AttachmentStore, CredentialStore, IdempotencyStore, SessionStore, StoreError, TicketStore,
+};
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The attachment functions' dependencies.
+pub struct Attachments<S, F> {
+    pub ctx: Context<S>,
+    pub files: F,
+}
+
+fn files_error(e: FilesError) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+fn system_time(t: Timestamp) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(t.unix()).unwrap_or_default())
+}
+
+/// An attachment as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    id: String,
+    ticket_id: Option<String>,
+    filename: String,
+    content_type: String,
+    size: u64,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uploaded_by: Option<String>,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download_expires_at: Option<String>,
+}
+
+impl AttachmentView {
+    pub fn new(a: &Attachment) -> AttachmentView {
+        AttachmentView {
+            id: a.id.to_string(),
+            ticket_id: a.ticket_id.as_ref().map(ToString::to_string),
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            status: a.status.as_str(),
+            uploaded_by: a.uploaded_by.clone(),
+            created_at: a.created_at.to_rfc3339(),
+            updated_at: a.updated_at.to_rfc3339(),
+            download_url: None,
+            download_expires_at: None,
+        }
+    }
+}
+
+/// The view, with a presigned download when there is something to download. Presigning is
+/// local computation (no request to S3), so lists can carry URLs too.
+pub async fn with_download<F: Files>(
+    files: &F,
+    a: &Attachment,
+    now: Timestamp,
+) -> Result<AttachmentView, ApiError> {
+    let mut view = AttachmentView::new(a);
+    if a.status == AttachmentStatus::Uploaded {
+        let ttl = Duration::from_secs(DOWNLOAD_TTL_SECS);
+        let get = files
+            .presign_download(
+                &a.object_key,
+                &attachment::content_disposition(&a.filename),
+                &a.content_type,
+                ttl,
+                system_time(now),
+            )
+            .await
+            .map_err(files_error)?;
+        view.download_url = Some(get.url);
+        view.download_expires_at = Some(now.plus_seconds(DOWNLOAD_TTL_SECS as i64).to_rfc3339());
+    }
+    Ok(view)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateInput {
+    filename: Option<String>,
+    content_type: Option<String>,
+    size: Option<u64>,
+    uploaded_by: Option<String>,
+}
+
+/// A validated upload declaration.
+pub struct Declared {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub uploaded_by: Option<String>,
+}
+
+/// Parses `{filename, contentType, size, uploadedBy?}` (shared with the portal).
+pub fn parse_declaration(req: &Request) -> Result<Declared, ApiError> {
+    let input: CreateInput = parse_json(req)?;
+    let mut errors = FieldErrors::new();
+    let filename = errors.check(
+        "filename",
+        attachment::parse_filename(input.filename.as_deref().unwrap_or_default()),
+    );
+    let content_type = errors.check(
+        "contentType",
+        attachment::parse_content_type(input.content_type.as_deref().unwrap_or_default()),
+    );
+    let size = errors.check(
+        "size",
+        input
+            .size
+            .ok_or_else(|| "is required (bytes)".to_string())
+            .and_then(attachment::parse_size),
+    );
+    let uploaded_by = match input.uploaded_by.as_deref().map(str::trim) {
+        Some(u) if u.chars().count() > 200 || u.chars().any(char::is_control) => {
+            errors.add(
+                "uploadedBy",
+                "must be at most 200 characters, no control characters",
+            );
+            None
+        }
+        other => other.filter(|u| !u.is_empty()).map(str::to_string),
+    };
+    match (filename, content_type, size) {
+        (Some(filename), Some(content_type), Some(size)) if errors.is_empty() => Ok(Declared {
+            filename,
+            content_type,
+            size,
+            uploaded_by,
+        }),
+        _ => Err(ApiError::Validation(errors.into_vec())),
+    }
+}
+
+/// The create response: the record and the one request that uploads its bytes.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadView {
+    attachment_id: String,
+    attachment: AttachmentView,
+    upload_url: String,
+    /// The headers the upload must carry exactly (they are signed).
+    upload_headers: BTreeMap<String, String>,
+    upload_method: String,
+    expires_in: u64,
+    expires_at: String,
+}
+
+/// A presigned PUT for `a`, limited to its declared size and type.
+pub async fn presign_upload<F: Files>(
+    files: &F,
+    a: &Attachment,
+    now: Timestamp,
+) -> Result<UploadView, ApiError> {
+    let Presigned {
+        method,
+        url,
+        headers,
+    } = files
+        .presign_upload(
+            &a.object_key,
+            &a.content_type,
+            a.size,
+            Duration::from_secs(UPLOAD_TTL_SECS),
+            system_time(now),
+        )
+        .await
+        .map_err(files_error)?;
+    let mut upload_headers: BTreeMap<String, String> = headers.into_iter().collect();
+    upload_headers.insert("content-type".into(), a.content_type.clone());
+    upload_headers.insert("content-length".into(), a.size.to_string());
+    Ok(UploadView {
+        attachment_id: a.id.to_string(),
+        attachment: AttachmentView::new(a),
+        upload_url: url,
+        upload_headers,
+        upload_method: method,
+        expires_in: UPLOAD_TTL_SECS,
+        expires_at: now.plus_seconds(UPLOAD_TTL_SECS as i64).to_rfc3339(),
+    })
+}
+
+/// `POST …/tickets/{ticketId}/attachments`: 201 with a presigned upload. Idempotent on
+/// `X-Idempotency-Key` like every create.
+pub async fn create<S, F>(deps: &Attachments<S, F>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + AttachmentStore + IdempotencyStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let principal = authenticate(ctx, &req).await?;
+    idempotency::once(ctx, &principal, &req, || {
+        create_once(deps, &principal, &req)
+    })
+    .await
+}
+
+async fn create_once<S, F>(deps: &Attachments<S, F>, principal: &Principal, req: &Request) -> Reply
+where
+    S: AttachmentStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let (brand, ticket) = ticket_path(principal, req)?;
+    let declared = parse_declaration(req)?;
+    let now = ctx.clock.now();
+    let id = AttachmentId::generate(ctx.clock.now_millis());
+    let record = Attachment {
+        object_key: attachment::object_key(
+            &principal.org_id,
+            principal.mode,
+            &brand,
+            Some(&ticket),
+            &id,
+        ),
+        id,
+        brand_id: brand,
+        ticket_id: Some(ticket),
+        customer_id: None,
+        filename: declared.filename,
+        content_type: declared.content_type,
+        size: declared.size,
+        status: AttachmentStatus::Pending,
+        uploaded_by: declared.uploaded_by,
+        created_at: now,
+        updated_at: now,
+    };
+    match ctx
+        .store
+        .create_attachment(&principal.org_id, principal.mode, &record)
+        .await
+    {
+        Ok(()) => json(
+            StatusCode::CREATED,
+            &presign_upload(&deps.files, &record, now).await?,
+        ),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks the uploaded object against the declaration and marks the record `UPLOADED`.
+/// A missing object leaves it `PENDING` (422, upload and confirm again); an object of
+/// another size or type is deleted and refused (422), so only what was declared is served.
+pub async fn confirm_upload<S, F>(
+    store: &S,
+    files: &F,
+    principal: &Principal,
+    record: Attachment,
+    now: Timestamp,
+) -> Result<Attachment, ApiError>
+where
+    S: AttachmentStore,
+    F: Files,
+{
+    if record.status == AttachmentStatus::Uploaded {
+        return Ok(record);
+    }
+    let head = files.head(&record.object_key).await.map_err(files_error)?;
+    let Some(head) = head else {
+        return Err(ApiError::Unprocessable {
+            code: "upload_missing",
+            message: "No file has been uploaded for this attachment yet. Upload it with the \
+                      presigned request, then confirm."
+                .into(),
+        });
+    };
+    let stored_type = head
+        .content_type
+        .as_deref()
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase());
+    if head.size != record.size || stored_type.as_deref() != Some(record.content_type.as_str()) {
+        files
+            .delete(&record.object_key)
+            .await
+            .map_err(files_error)?;
+        return Err(ApiError::Unprocessable {
+            code: "upload_mismatch",
+            message: format!(
+                "The uploaded file is not what was declared ({} bytes of {}); it was \
+                 discarded. Upload exactly the declared file, then confirm.",
+                record.size, record.content_type
+            ),
+        });
+    }
+    match store
+        .mark_uploaded(&principal.org_id, principal.mode, &record, now)
+        .await
+    {
+        Ok(()) => Ok(Attachment {
+            status: AttachmentStatus::Uploaded,
+            updated_at: now,
+            ..record
+        }),
+        // A concurrent confirm won, or the ticket went away: say what is true now.
+        Err(StoreError::NotFound) => store
+            .attachment(
+                &principal.org_id,
+                principal.mode,
+                &record.brand_id,
+                record.ticket_id.as_ref(),
+                &record.id,
+                now,
+            )
+            .await?
+            .filter(|a| a.status == AttachmentStatus::Uploaded)
+            .ok_or(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The attachment named by the path, on a live ticket the principal can reach.
+async fn path_attachment<S>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    req: &Request,
+) -> Result<Attachment, ApiError>
+where
+    S: TicketStore + AttachmentStore,
+{
+    let (brand, ticket) = ticket_path(principal, req)?;
+    let id = path_id(req, "attachmentId", AttachmentId::parse)?;
+    let (org, mode) = (&principal.org_id, principal.mode);
+    // A deleted ticket's attachments go with it.
+    ctx.store
+        .ticket(org, mode, &brand, &ticket)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.store
+        .attachment(org, mode, &brand, Some(&ticket), &id, ctx.clock.now())
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// `POST …/attachments/{attachmentId}/confirm`.
+pub async fn confirm<S, F>(deps: &Attachments<S, F>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore + AttachmentStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let principal = authenticate(ctx, &req).await?;
+    let record = path_attachment(ctx, &principal, &req).await?;
+    let now = ctx.clock.now();
+    let confirmed = confirm_upload(&ctx.store, &deps.files, &principal, record, now).await?;
+    json(
+        StatusCode::OK,
+        &with_download(&deps.files, &confirmed, now).await?,
+    )
+}
+
+/// `GET …/attachments/{attachmentId}`: the record with a download URL valid for
+/// [`DOWNLOAD_TTL_SECS`], issued only after the ticket and attachment were found under the
+/// caller's tenant, mode and brand.
+pub async fn get<S, F>(deps: &Attachments<S, F>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore + AttachmentStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let principal = authenticate(ctx, &req).await?;
+    let record = path_attachment(ctx, &principal, &req).await?;
+    json(
+        StatusCode::OK,
+        &with_download(&deps.files, &record, ctx.clock.now()).await?,
+    )
+}
+
+/// `GET …/attachments`: a bare array, oldest first (a ticket has few attachments).
+pub async fn list<S, F>(deps: &Attachments<S, F>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore + AttachmentStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let principal = authenticate(ctx, &req).await?;
+    let (brand, ticket) = ticket_path(&principal, &req)?;
+    let (org, mode) = (&principal.org_id, principal.mode);
+    ctx.store
+        .ticket(org, mode, &brand, &ticket)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let now = ctx.clock.now();
+    let mut views = Vec::new();
+    for a in ctx.store.attachments(org, mode, &brand, &ticket).await? {
+        views.push(with_download(&deps.files, &a, now).await?);
+    }
+    json(StatusCode::OK, &views)
+}

@@ -1,0 +1,230 @@
+//! Attachment bytes in S3: the [`Files`] port and its S3 adapter.
+//!
+//! Functions never touch the bytes. They hand out presigned requests (an upload that signs
+//! the declared `Content-Length` and `Content-Type`, a download that forces
+//! `Content-Disposition: attachment`) and check what arrived with `HeadObject`.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("S3: {0}")]
+    Backend(String),
+}
+
+impl FilesError {
+    fn backend(e: impl std::error::Error) -> FilesError {
+        FilesError::Backend(DisplayErrorContext(e).to_string())
+    }
+}
+
+/// A request the client makes itself: method, URL and the headers it must send verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presigned {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// What `HeadObject` says about an uploaded object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+/// What a brand's files need from object storage.
+pub trait Files: Send + Sync {
+    /// A PUT that S3 accepts only with exactly this length and content type.
+    fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: Duration,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Presigned, FilesError>> + Send;
+
+    /// A GET whose response carries `content_disposition` and `content_type`.
+    fn presign_download(
+        &self,
+        key: &str,
+        content_disposition: &str,
+        content_type: &str,
+        expires_in: Duration,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Presigned, FilesError>> + Send;
+
+    /// Stores bytes a function received itself (intake's multipart files, already limited
+    /// by the 256 KiB request cap).
+    fn put(
+        &self,
+        key: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<(), FilesError>> + Send;
+
+    /// `None` when there is no such object.
+    fn head(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<ObjectHead>, FilesError>> + Send;
+
+    /// Removes an object (a refused upload); removing a missing object is not an error.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), FilesError>> + Send;
+}
+
+/// The attachments bucket.
+#[derive(Debug, Clone)]
+pub struct S3Files {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Files {
+    pub fn new(client: Client, bucket: impl Into<String>) -> S3Files {
+        S3Files {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// An S3 client for presigning: no flexible checksums unless an operation requires
+    /// them (a checksum of the empty presign-time body would break every upload), and
+    /// path-style addressing when an endpoint override points at a local emulator.
+    pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+        let local = sdk.endpoint_url().is_some();
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .force_path_style(local)
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Reads `BUCKET_NAME` and the standard AWS environment.
+    pub async fn from_env() -> Result<S3Files, FilesError> {
+        let bucket = std::env::var("BUCKET_NAME")
+            .map_err(|_| FilesError::Config("BUCKET_NAME is not set".into()))?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(S3Files::new(S3Files::client(&sdk), bucket))
+    }
+}
+
+fn presigning(expires_in: Duration, now: SystemTime) -> Result<PresigningConfig, FilesError> {
+    PresigningConfig::builder()
+        .start_time(now)
+        .expires_in(expires_in)
+        .build()
+        .map_err(|e| FilesError::Config(e.to_string()))
+}
+
+fn presigned(req: PresignedRequest) -> Presigned {
+    Presigned {
+        method: req.method().to_string(),
+        url: req.uri().to_string(),
+        headers: req
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+impl Files for S3Files {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: Duration,
+        now: SystemTime,
+    ) -> Result<Presigned, FilesError> {
+        let length = i64::try_from(size).map_err(|_| FilesError::Config("size".into()))?;
+        // Content-Length and Content-Type become signed headers: S3 refuses an upload of
+        // any other length or type with 403 SignatureDoesNotMatch.
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(length)
+            .content_type(content_type)
+            .presigned(presigning(expires_in, now)?)
+            .await
+            .map_err(FilesError::backend)?;
+        Ok(presigned(req))
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        content_disposition: &str,
+        content_type: &str,
+        expires_in: Duration,
+        now: SystemTime,
+    ) -> Result<Presigned, FilesError> {
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(content_disposition)
+            .response_content_type(content_type)
+            .presigned(presigning(expires_in, now)?)
+            .await
+            .map_err(FilesError::backend)?;
+        Ok(presigned(req))
+    }
+
+    async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), FilesError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(FilesError::backend)?;
+        Ok(())
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectHead>, FilesError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ObjectHead {
+                size: out
+                    .content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or_default(),
+                content_type: out.content_type().map(str::to_string),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(FilesError::backend(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), FilesError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(FilesError::backend)?;
+        Ok(())
+    }
+}
