@@ -657,6 +657,27 @@ impl TestApp {
     }
 
     /// Signs `email` in for a non-browser client; returns the `sess_…` Bearer token.
+    /// Invites `email` with `role` (as the owner's session) and signs them in: their
+    /// member id and Bearer session.
+    pub async fn member_session(
+        &self,
+        owner_session: &str,
+        email: &str,
+        role: &str,
+    ) -> (String, String) {
+        let invited = self
+            .post(
+                "/v1/auth/members/invite",
+                owner_session,
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(invited.status, 201, "{:?}", invited.body);
+        assert_eq!(invited.body["status"], "pending");
+        let id = invited.body["id"].as_str().unwrap().to_string();
+        (id, self.sign_in_with_bearer(email).await)
+    }
+
     pub async fn sign_in_with_bearer(&self, email: &str) -> String {
         let token = self.request_link(email).await;
         let body = json!({"token": token, "delivery": "bearer"}).to_string();

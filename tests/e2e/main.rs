@@ -12,6 +12,7 @@ mod consistency;
 mod customers;
 mod intake;
 mod invoke;
+mod matrix;
 mod members;
 mod sessions;
 mod storage;

@@ -5,25 +5,6 @@ use dispatch_domain::Mode;
 use serde_json::{Value, json};
 
 /// Invites `email` with `role` from the owner's session and signs them in (Bearer).
-async fn member_session(
-    app: &TestApp,
-    owner_session: &str,
-    email: &str,
-    role: &str,
-) -> (String, String) {
-    let invited = app
-        .post(
-            "/v1/auth/members/invite",
-            owner_session,
-            json!({"email": email, "role": role}),
-        )
-        .await;
-    assert_eq!(invited.status, 201, "{:?}", invited.body);
-    assert_eq!(invited.body["status"], "pending");
-    let id = invited.body["id"].as_str().unwrap().to_string();
-    (id, app.sign_in_with_bearer(email).await)
-}
-
 async fn owner_session(app: &TestApp) -> (Tenant, String) {
     let tenant = app.tenant(Mode::Live).await;
     let session = app.sign_in_with_bearer(&tenant.owner_email).await;
@@ -68,7 +49,9 @@ async fn invited_members_are_pending_until_they_sign_in() {
 async fn agents_cannot_manage_keys_members_or_brands_but_can_read() {
     let app = TestApp::new().await;
     let (tenant, owner) = owner_session(&app).await;
-    let (_, agent) = member_session(&app, &owner, &unique_email("agent"), "agent").await;
+    let (_, agent) = app
+        .member_session(&owner, &unique_email("agent"), "agent")
+        .await;
     assert_eq!(app.get("/v1/brands", &agent).await.status, 200);
     assert_eq!(
         app.get(&format!("/v1/brands/{}", tenant.brand_id), &agent)
@@ -103,8 +86,12 @@ async fn agents_cannot_manage_keys_members_or_brands_but_can_read() {
 async fn admins_manage_members_but_not_the_owner() {
     let app = TestApp::new().await;
     let (_, owner) = owner_session(&app).await;
-    let (_, admin) = member_session(&app, &owner, &unique_email("admin"), "admin").await;
-    let (agent_id, _) = member_session(&app, &owner, &unique_email("agent"), "agent").await;
+    let (_, admin) = app
+        .member_session(&owner, &unique_email("admin"), "admin")
+        .await;
+    let (agent_id, _) = app
+        .member_session(&owner, &unique_email("agent"), "agent")
+        .await;
 
     let promoted = app
         .patch(
@@ -160,7 +147,9 @@ async fn admins_manage_members_but_not_the_owner() {
 async fn a_role_change_applies_to_open_sessions_at_once() {
     let app = TestApp::new().await;
     let (_, owner) = owner_session(&app).await;
-    let (admin_id, admin) = member_session(&app, &owner, &unique_email("admin"), "admin").await;
+    let (admin_id, admin) = app
+        .member_session(&owner, &unique_email("admin"), "admin")
+        .await;
     assert_eq!(
         app.get("/v1/accounts/me/api-keys", &admin).await.status,
         200
@@ -184,7 +173,7 @@ async fn a_removed_members_sessions_stop_working() {
     let app = TestApp::new().await;
     let (tenant, owner) = owner_session(&app).await;
     let email = unique_email("leaver");
-    let (id, session) = member_session(&app, &owner, &email, "admin").await;
+    let (id, session) = app.member_session(&owner, &email, "admin").await;
     assert_eq!(app.get("/v1/brands", &session).await.status, 200);
     assert_eq!(
         app.delete(&format!("/v1/auth/members/{id}"), &owner)
@@ -249,7 +238,9 @@ async fn members_of_another_organization_are_404() {
     let app = TestApp::new().await;
     let (_, owner_a) = owner_session(&app).await;
     let (_, owner_b) = owner_session(&app).await;
-    let (b_agent, _) = member_session(&app, &owner_b, &unique_email("agent"), "agent").await;
+    let (b_agent, _) = app
+        .member_session(&owner_b, &unique_email("agent"), "agent")
+        .await;
     assert_eq!(
         app.patch(
             &format!("/v1/auth/members/{b_agent}"),
@@ -279,7 +270,9 @@ async fn a_half_finished_removal_is_finished_by_retrying_it() {
     use dispatch_store::MemberStore;
     let app = TestApp::new().await;
     let (tenant, owner) = owner_session(&app).await;
-    let (id, session) = member_session(&app, &owner, &unique_email("leaver"), "admin").await;
+    let (id, session) = app
+        .member_session(&owner, &unique_email("leaver"), "admin")
+        .await;
     // Simulate a removal whose session cleanup never ran: the member is gone, the session not.
     let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
     let member_id = dispatch_domain::MemberId::parse(&id).unwrap();
@@ -312,7 +305,9 @@ async fn a_half_finished_role_change_is_finished_by_retrying_it() {
     use dispatch_store::MemberStore;
     let app = TestApp::new().await;
     let (tenant, owner) = owner_session(&app).await;
-    let (id, session) = member_session(&app, &owner, &unique_email("admin"), "admin").await;
+    let (id, session) = app
+        .member_session(&owner, &unique_email("admin"), "admin")
+        .await;
     let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
     let member_id = dispatch_domain::MemberId::parse(&id).unwrap();
     let member = app

@@ -3,6 +3,7 @@
 //! - `GET /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`list_comments`] (a bare array, oldest first)
 //! - `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`create_comment`]
 
+use crate::live_ticket;
 use dispatch_auth::Principal;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::ticket::{AuthorType, Comment, parse_comment_body};
@@ -76,7 +77,7 @@ async fn create_comment_once<S>(ctx: &Context<S>, principal: &Principal, req: &R
 where
     S: TicketStore + CommentStore,
 {
-    let (brand, ticket) = ticket_path(principal, req)?;
+    let (brand, ticket) = live_ticket(ctx, principal, req).await?;
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let body = errors.check(

@@ -39,6 +39,21 @@ use view::TicketView;
 /// How many times a create retries when a concurrent create took its number.
 const NUMBER_ATTEMPTS: usize = 25;
 
+/// The (brand, ticket) of the path when the ticket is live and its brand exists (one
+/// round trip); 404 otherwise. Writes check first so a deleted brand's tickets stay gone.
+pub(crate) async fn live_ticket<S: TicketStore>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    req: &Request,
+) -> Result<(BrandId, TicketId), ApiError> {
+    let (brand, id) = ticket_path(principal, req)?;
+    ctx.store
+        .ticket(&principal.org_id, principal.mode, &brand, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((brand, id))
+}
+
 fn parse_status(raw: &str) -> Result<Status, String> {
     Status::parse(raw)
 }
@@ -329,7 +344,7 @@ where
     S: CredentialStore + SessionStore + TicketStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let (brand, id) = ticket_path(&principal, &req)?;
+    let (brand, id) = live_ticket(ctx, &principal, &req).await?;
     let input: UpdateInput = parse_json(&req)?;
     let mut errors = FieldErrors::new();
     let patch = TicketPatch {
@@ -391,7 +406,7 @@ where
     S: CredentialStore + SessionStore + TicketStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let (brand, id) = ticket_path(&principal, &req)?;
+    let (brand, id) = live_ticket(ctx, &principal, &req).await?;
     match ctx
         .store
         .delete_ticket(

@@ -106,7 +106,17 @@ impl AttachmentStore for DynamoStore {
         attachment: &Attachment,
     ) -> Result<(), StoreError> {
         let put = tx::put_new(&self.table, attachment_item(org, mode, attachment))?;
-        let mut request = self.client.transact_write_items();
+        // Only into a brand that still exists (a deleted brand's tickets are gone).
+        let brand = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(org, mode)))
+            .key(keys::SK, s(keys::brand_sk(&attachment.brand_id)))
+            .condition_expression("attribute_exists(pk)");
+        let mut request = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .condition_check(tx::build(brand.build())?)
+                .build(),
+        );
         if let Some(ticket) = &attachment.ticket_id {
             request = request.transact_items(live_ticket_check(
                 &self.table,

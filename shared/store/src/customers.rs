@@ -65,10 +65,7 @@ impl CustomerStore for DynamoStore {
         id: &CustomerId,
     ) -> Result<Option<Customer>, StoreError> {
         let item = self
-            .get(
-                keys::brand_partition(org, mode, brand),
-                keys::customer_sk(id),
-            )
+            .get_in_brand(org, mode, brand, keys::customer_sk(id))
             .await?;
         item.as_ref().map(customer_from).transpose()
     }

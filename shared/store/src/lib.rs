@@ -277,7 +277,7 @@ pub trait TicketStore: Send + Sync {
         ticket: &Ticket,
         attachments: &[Attachment],
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// `None` for unknown and soft-deleted tickets.
+    /// `None` for unknown and soft-deleted tickets, and for every ticket of a deleted brand.
     fn ticket(
         &self,
         org: &OrgId,

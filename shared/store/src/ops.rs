@@ -3,6 +3,8 @@
 
 use crate::item::{Item, s};
 use crate::{DynamoStore, StoreError, keys};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use dispatch_domain::{BrandId, Mode, OrgId};
 
 impl DynamoStore {
     /// The item at (`pk`, `sk`), read strongly consistently.
@@ -22,6 +24,72 @@ impl DynamoStore {
             .await
             .map_err(StoreError::backend)?;
         Ok(out.item)
+    }
+
+    /// The item at (`brand`'s partition, `sk`), but only while the brand itself exists:
+    /// both are read in one `BatchGetItem` round trip, so a deleted brand's tickets and
+    /// customers are gone the moment the brand is (their items are cleaned up later).
+    pub(crate) async fn get_in_brand(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        sk: String,
+    ) -> Result<Option<Item>, StoreError> {
+        let brand_key: Item = [
+            (keys::PK.to_string(), s(keys::tenant(org, mode))),
+            (keys::SK.to_string(), s(keys::brand_sk(brand))),
+        ]
+        .into();
+        let item_key: Item = [
+            (
+                keys::PK.to_string(),
+                s(keys::brand_partition(org, mode, brand)),
+            ),
+            (keys::SK.to_string(), s(sk)),
+        ]
+        .into();
+        let mut wanted = KeysAndAttributes::builder()
+            .keys(brand_key.clone())
+            .keys(item_key.clone())
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut found: Vec<Item> = Vec::new();
+        // DynamoDB may leave keys unprocessed under load; ask again for those (bounded).
+        for _ in 0..5 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, wanted)
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            if let Some(items) = out.responses.and_then(|mut r| r.remove(&self.table)) {
+                found.extend(items);
+            }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => wanted = rest,
+                _ => {
+                    let has = |key: &Item| {
+                        found.iter().any(|i| {
+                            i.get(keys::PK) == key.get(keys::PK)
+                                && i.get(keys::SK) == key.get(keys::SK)
+                        })
+                    };
+                    if !has(&brand_key) {
+                        return Ok(None);
+                    }
+                    return Ok(found.into_iter().find(|i| {
+                        i.get(keys::PK) == item_key.get(keys::PK)
+                            && i.get(keys::SK) == item_key.get(keys::SK)
+                    }));
+                }
+            }
+        }
+        Err(StoreError::Backend(
+            "BatchGetItem left keys unprocessed".into(),
+        ))
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix` ("" for all),

@@ -166,7 +166,7 @@ impl TicketStore for DynamoStore {
         id: &TicketId,
     ) -> Result<Option<Ticket>, StoreError> {
         let item = self
-            .get(keys::brand_partition(org, mode, brand), keys::ticket_sk(id))
+            .get_in_brand(org, mode, brand, keys::ticket_sk(id))
             .await?;
         // Soft-deleted tickets are gone as far as the API is concerned.
         Ok(item
