@@ -60,6 +60,7 @@ SENDER_ADDRESS=no-reply@dispatch.local
 STAGE=local
 RUST_LOG=info
 CURSOR_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+PORTAL_SIGNING_KEYS=local:$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 ENV
 }
 

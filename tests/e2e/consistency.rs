@@ -1,7 +1,7 @@
 //! The routes in template.yaml, the local router map, the function binaries and the events
 //! must cover each other exactly: a route added in one place and not the others fails here.
 
-use crate::helpers::{Route, TestApp, router_routes, workspace_root};
+use crate::helpers::{PREFLIGHT, Route, TestApp, router_map, router_routes, workspace_root};
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 
@@ -24,6 +24,9 @@ fn template_routes() -> BTreeSet<Route> {
                 Some("HttpApi"),
                 "{name:?}: only HttpApi events are expected"
             );
+            if event["Properties"]["Method"].as_str() == Some("OPTIONS") {
+                continue; // the one preflight route, checked on its own
+            }
             routes.insert(Route {
                 method: event["Properties"]["Method"].as_str().unwrap().to_string(),
                 path: event["Properties"]["Path"].as_str().unwrap().to_string(),
@@ -73,6 +76,9 @@ fn event_routes() -> BTreeSet<Route> {
             path.display()
         );
         let (method, route_path) = route_key.split_once(' ').unwrap();
+        if method == "OPTIONS" {
+            continue; // the one preflight route, checked on its own
+        }
         routes.insert(Route {
             method: method.to_string(),
             path: route_path.to_string(),
@@ -94,8 +100,53 @@ fn template_and_router_map_declare_the_same_routes() {
 
 #[test]
 fn every_routed_function_has_a_binary_and_every_binary_a_route() {
-    let routed: BTreeSet<String> = router_routes().into_iter().map(|r| r.function).collect();
+    let routed: BTreeSet<String> = router_map().into_iter().map(|r| r.function).collect();
     assert_eq!(function_binaries(), routed);
+}
+
+/// Every path answers `OPTIONS` with the preflight function: per path in the router map,
+/// as one `OPTIONS /{proxy+}` route in the template, and one event.
+#[test]
+fn every_path_answers_preflights_in_the_router_the_template_and_the_events() {
+    let map = router_map();
+    let paths: BTreeSet<&str> = map.iter().map(|r| r.path.as_str()).collect();
+    for path in paths {
+        assert!(
+            map.iter()
+                .any(|r| r.path == path && r.method == "OPTIONS" && r.function == PREFLIGHT),
+            "{path} has no OPTIONS → {PREFLIGHT} in the router map"
+        );
+    }
+    assert!(
+        map.iter()
+            .all(|r| (r.method == "OPTIONS") == (r.function == PREFLIGHT)),
+        "only OPTIONS goes to {PREFLIGHT}"
+    );
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let template: Value = serde_yaml::from_str(&text).unwrap();
+    let options: Vec<(String, String)> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|r| {
+            let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str()?;
+            let events = r["Properties"]["Events"].as_mapping()?;
+            let e = events.values().next()?;
+            (e["Properties"]["Method"].as_str() == Some("OPTIONS")).then(|| {
+                (
+                    binary.to_string(),
+                    e["Properties"]["Path"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(options, [(PREFLIGHT.to_string(), "/{proxy+}".to_string())]);
+    let event = std::fs::read_to_string(workspace_root().join(format!("events/{PREFLIGHT}.json")))
+        .expect("an event for the preflight function");
+    assert!(event.contains("\"routeKey\": \"OPTIONS /{proxy+}\""));
 }
 
 #[test]
@@ -120,7 +171,7 @@ fn one_function_per_route() {
 }
 
 /// Every route is wired into the test harness, and every route but the public ones
-/// (health, sign-in, intake forms) refuses a request without a credential.
+/// (health, sign-in, intake forms, portal sign-in) refuses a request without a credential.
 #[tokio::test]
 async fn every_route_is_wired_and_only_health_is_public() {
     let app = TestApp::new().await;
@@ -141,6 +192,9 @@ async fn every_route_is_wired_and_only_health_is_public() {
                 route.method,
                 route.path
             );
+        } else if route.function == "portal-verify" {
+            // Public: the body carries the one-time link token.
+            assert_eq!(res.status, 400);
         } else if route.function == "forms-submit" {
             // Public: the token in the path is the address; an unknown one is not found.
             assert_eq!(res.status, 404);

@@ -12,6 +12,7 @@ use dispatch_http::testing::{match_path, v2_event};
 use dispatch_http::{AuthConfig, Context, dispatch};
 use dispatch_intake::Intake;
 use dispatch_mail::SesMailer;
+use dispatch_portal::{Portal, PortalMail};
 use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
@@ -23,8 +24,8 @@ use std::sync::Arc;
 /// Creates `name` with the key schema, attributes and TTL of the table in template.yaml.
 async fn create_table_from_template(client: &Client, name: &str) {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        TimeToLiveSpecification,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
     };
     let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
     let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
@@ -51,6 +52,31 @@ async fn create_table_from_template(client: &Client, name: &str) {
                 .build()
                 .unwrap(),
         );
+    }
+    for index in props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let mut gsi = GlobalSecondaryIndex::builder()
+            .index_name(index["IndexName"].as_str().unwrap())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::from(
+                        index["Projection"]["ProjectionType"].as_str().unwrap(),
+                    ))
+                    .build(),
+            );
+        for k in index["KeySchema"].as_sequence().unwrap() {
+            gsi = gsi.key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(k["AttributeName"].as_str().unwrap())
+                    .key_type(KeyType::from(k["KeyType"].as_str().unwrap()))
+                    .build()
+                    .unwrap(),
+            );
+        }
+        create = create.global_secondary_indexes(gsi.build().unwrap());
     }
     create.send().await.expect("create the test table");
     let ttl = &props["TimeToLiveSpecification"];
@@ -95,8 +121,20 @@ pub struct Route {
     pub function: String,
 }
 
-/// The local router map (`[workspace.metadata.lambda.watch.router]`), as cargo lambda reads it.
+/// The function that answers every `OPTIONS` (CORS preflight).
+pub const PREFLIGHT: &str = "cors-preflight";
+
+/// The API's routes in the local router map, without the `OPTIONS` (preflight) entries
+/// every path also has.
 pub fn router_routes() -> Vec<Route> {
+    router_map()
+        .into_iter()
+        .filter(|r| r.method != "OPTIONS")
+        .collect()
+}
+
+/// The local router map (`[workspace.metadata.lambda.watch.router]`), as cargo lambda reads it.
+pub fn router_map() -> Vec<Route> {
     let text = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
     let manifest: toml::Value = toml::from_str(&text).unwrap();
     let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
@@ -183,6 +221,9 @@ pub struct TestApp {
     pub attachments: Attachments<DynamoStore, S3Files>,
     /// The public form function's dependencies.
     pub intake: Intake<DynamoStore, S3Files>,
+    /// The portal's: the attachment routes', and the sign-in link route's (real SESv2).
+    pub portal: Portal<DynamoStore, S3Files>,
+    pub portal_mail: PortalMail<DynamoStore, SesMailer>,
     /// This app's client IP, so rate limits of parallel tests do not collide.
     pub source_ip: String,
     pub clock: Arc<FixedClock>,
@@ -234,15 +275,32 @@ impl TestApp {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
             files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
         };
+        let portal_keys = test_portal_keys();
+        let portal = Portal {
+            ctx: Context::new(store.clone(), clock.clone(), auth.clone())
+                .with_portal_keys(portal_keys.clone()),
+            files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
+        };
+        let portal_mail = PortalMail {
+            ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
+            mailer: SesMailer::new(
+                aws_sdk_sesv2::Client::new(&sdk),
+                required_env("SENDER_ADDRESS"),
+            ),
+        };
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
         let mut secret = [0u8; 32];
         dispatch_domain::random::fill(&mut secret);
         let cursors = dispatch_auth::cursor::CursorKey::new(&secret).unwrap();
         TestApp {
-            ctx: Context::new(store, clock.clone(), auth).with_cursors(cursors),
+            ctx: Context::new(store, clock.clone(), auth)
+                .with_cursors(cursors)
+                .with_portal_keys(portal_keys),
             signin,
             attachments,
             intake,
+            portal,
+            portal_mail,
             source_ip: format!(
                 "2001:db8::{}",
                 u32::from_str_radix(&rnd[..6], 36).unwrap_or(1) % 0xffff
@@ -351,12 +409,20 @@ impl TestApp {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
-        let route = self
-            .routes
-            .iter()
-            .find(|r| r.method == method && match_path(&r.path, path).is_some())
-            .unwrap_or_else(|| panic!("no route for {method} {path}"))
-            .clone();
+        // Preflights go to one function on `OPTIONS /{proxy+}`, as in the template.
+        let route = if method == "OPTIONS" {
+            Route {
+                method: method.into(),
+                path: "/{proxy+}".into(),
+                function: PREFLIGHT.into(),
+            }
+        } else {
+            self.routes
+                .iter()
+                .find(|r| r.method == method && match_path(&r.path, path).is_some())
+                .unwrap_or_else(|| panic!("no route for {method} {path}"))
+                .clone()
+        };
         let event = api_gateway_event(
             &route,
             path,
@@ -367,7 +433,8 @@ impl TestApp {
         );
         let request = lambda_http::request::from_str(&event.to_string())
             .expect("a valid API Gateway v2 event");
-        let response = self.invoke(&route.function, request).await;
+        // Boxed: the router's match over every handler is a large future.
+        let response = Box::pin(self.invoke(&route.function, request)).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes: &[u8] = response.body().as_ref();
@@ -448,6 +515,58 @@ impl TestApp {
             "intake-create" => dispatch(req, |r| dispatch_intake::create(ctx, r)).await,
             "intake-disable" => dispatch(req, |r| dispatch_intake::disable(ctx, r)).await,
             "forms-submit" => dispatch(req, |r| dispatch_intake::submit(&self.intake, r)).await,
+            "portal-token" => dispatch(req, |r| dispatch_portal::tokens::mint(ctx, r)).await,
+            "portal-magic-link" => {
+                dispatch(req, |r| {
+                    dispatch_portal::tokens::magic_link(&self.portal_mail, r)
+                })
+                .await
+            }
+            "portal-verify" => dispatch(req, |r| dispatch_portal::tokens::verify(ctx, r)).await,
+            "portal-refresh" => dispatch(req, |r| dispatch_portal::tokens::refresh(ctx, r)).await,
+            "portal-tickets-list" => {
+                dispatch(req, |r| dispatch_portal::tickets::list(ctx, r)).await
+            }
+            "portal-tickets-create" => {
+                dispatch(req, |r| dispatch_portal::tickets::create(ctx, r)).await
+            }
+            "portal-tickets-get" => dispatch(req, |r| dispatch_portal::tickets::get(ctx, r)).await,
+            "portal-comments-create" => {
+                dispatch(req, |r| dispatch_portal::tickets::comment(ctx, r)).await
+            }
+            "portal-attachments-create" => {
+                dispatch(req, |r| {
+                    dispatch_portal::attachments::create(&self.portal, r)
+                })
+                .await
+            }
+            "portal-attachments-pending" => {
+                dispatch(req, |r| {
+                    dispatch_portal::attachments::create_pending(&self.portal, r)
+                })
+                .await
+            }
+            "portal-attachments-confirm" => {
+                dispatch(req, |r| {
+                    dispatch_portal::attachments::confirm(&self.portal, r)
+                })
+                .await
+            }
+            "portal-pending-confirm" => {
+                dispatch(req, |r| {
+                    dispatch_portal::attachments::confirm_pending(&self.portal, r)
+                })
+                .await
+            }
+            "portal-attachments-list" => {
+                dispatch(req, |r| dispatch_portal::attachments::list(&self.portal, r)).await
+            }
+            "portal-attachments-get" => {
+                dispatch(req, |r| dispatch_portal::attachments::get(&self.portal, r)).await
+            }
+            "cors-preflight" => {
+                dispatch(req, |r| dispatch_portal::preflight::preflight(ctx, r)).await
+            }
             other => panic!("function {other} is routed but not wired into tests/e2e/helpers.rs"),
         }
     }
@@ -491,6 +610,14 @@ impl TestApp {
         }
         found
     }
+}
+
+/// The portal signing keys the in-process handlers use (the binaries read
+/// `PORTAL_SIGNING_KEYS`, which scripts/lib.sh sets to the same value).
+pub fn test_portal_keys() -> dispatch_auth::portal_token::PortalKeys {
+    let config = std::env::var("PORTAL_SIGNING_KEYS")
+        .unwrap_or_else(|_| "t:test-portal-signing-key-0123456789abcdef".to_string());
+    dispatch_auth::portal_token::PortalKeys::parse(&config).expect("valid PORTAL_SIGNING_KEYS")
 }
 
 /// A plain HTTP response, as a browser or `curl` would see it.
@@ -636,7 +763,8 @@ impl TestApp {
             .clone();
         let event = api_gateway_event(&route, path, query, &[], None, &self.source_ip);
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let response = self.invoke(&route.function, request).await;
+        // Boxed: the router's match over every handler is a large future.
+        let response = Box::pin(self.invoke(&route.function, request)).await;
         let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
         (response.status().as_u16(), body, response.headers().clone())
     }

@@ -1,8 +1,12 @@
 //! Every function's real binary, given its event from events/ through the Lambda Runtime
 //! API, against the emulator.
 
-use crate::helpers::{TestApp, http_request, unique_email, workspace_root};
+use crate::helpers::{
+    Tenant, TestApp, http_request, test_portal_keys, unique_email, workspace_root,
+};
+use dispatch_auth::portal_token::PortalClaims;
 use dispatch_domain::Mode;
+use dispatch_domain::{Clock, CustomerId, OrgId, SystemClock};
 use dispatch_runtime_emulator::{Emulator, Outcome};
 use serde_json::json;
 use std::time::Duration;
@@ -84,6 +88,11 @@ async fn every_function_binary_answers_its_event() {
                 declared.body["attachmentId"].as_str().unwrap(),
             );
         }
+        if event.contains("{{PORTAL") || event.contains("{{PENDING_ATTACHMENT_ID}}") {
+            for (placeholder, value) in portal_fixture(&app, &tenant).await {
+                event = event.replace(placeholder, &value);
+            }
+        }
         if event.contains("{{INTAKE_TOKEN}}") {
             let intake = app
                 .post(
@@ -134,4 +143,85 @@ async fn every_function_binary_answers_its_event() {
             Outcome::Error(e) => panic!("{function} reported an invocation error: {e}"),
         }
     }
+}
+
+/// A portal customer's token, ticket, uploaded-but-unconfirmed attachments (on the ticket
+/// and pending), and an unused sign-in link token.
+async fn portal_fixture(app: &TestApp, tenant: &Tenant) -> Vec<(&'static str, String)> {
+    let brand = format!("/v1/brands/{}", tenant.brand_id);
+    let email = unique_email("portal");
+    let minted = app
+        .post(
+            &format!("{brand}/portal/token"),
+            &tenant.key,
+            json!({"email": email}),
+        )
+        .await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let token = minted.body["token"].as_str().unwrap().to_string();
+    let ticket = app
+        .post("/v1/portal/tickets", &token, json!({"title": "Prepared"}))
+        .await;
+    let ticket_id = ticket.body["id"].as_str().unwrap().to_string();
+    let upload = |path: String| {
+        let token = token.clone();
+        async move {
+            let declared = app
+                .post(
+                    &path,
+                    &token,
+                    json!({"filename": "a.txt", "contentType": "text/plain", "size": 2}),
+                )
+                .await;
+            assert_eq!(declared.status, 201, "{}", declared.body);
+            let put = http_request(
+                "PUT",
+                declared.body["uploadUrl"].as_str().unwrap(),
+                &[("Content-Type", "text/plain"), ("Content-Length", "2")],
+                b"ok",
+            )
+            .await;
+            assert_eq!(put.status, 200);
+            declared.body["attachmentId"].as_str().unwrap().to_string()
+        }
+    };
+    let on_ticket = upload(format!("/v1/portal/tickets/{ticket_id}/attachments")).await;
+    let pending = upload("/v1/portal/tickets/attachments/pending".to_string()).await;
+    let link = app
+        .post(
+            &format!("{brand}/portal/magic-link"),
+            &tenant.key,
+            json!({"email": email, "portalUrl": "http://localhost:3000/support"}),
+        )
+        .await;
+    assert_eq!(link.status, 202, "{}", link.body);
+    let link_token = link.body["testModeLink"]
+        .as_str()
+        .and_then(|l| l.split("token=").nth(1))
+        .unwrap()
+        .to_string();
+    // The binary runs on the real clock, which the suite's clock has long left behind: its
+    // token is signed for now, for the same customer.
+    let now = SystemClock.now().unix();
+    let binary_token = test_portal_keys().sign(PortalClaims {
+        typ: String::new(),
+        alg: String::new(),
+        kid: String::new(),
+        org: OrgId::parse(&tenant.org_id).unwrap(),
+        mode: Mode::Test,
+        brand: tenant.brand_id.clone(),
+        cus: CustomerId::parse(minted.body["customerId"].as_str().unwrap()).unwrap(),
+        email: email.clone(),
+        name: None,
+        origins: vec![],
+        iat: now,
+        exp: now + 600,
+    });
+    vec![
+        ("{{PORTAL_TOKEN}}", binary_token),
+        ("{{PORTAL_TICKET_ID}}", ticket_id),
+        ("{{PORTAL_ATTACHMENT_ID}}", on_ticket),
+        ("{{PENDING_ATTACHMENT_ID}}", pending),
+        ("{{PORTAL_LINK_TOKEN}}", link_token),
+    ]
 }

@@ -14,6 +14,7 @@ mod intake;
 mod invoke;
 mod matrix;
 mod members;
+mod portal;
 mod sessions;
 mod storage;
 mod tickets;

@@ -118,6 +118,20 @@ const ROUTES: &[Row] = &[
         200,
         200,
     ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/portal/token",
+        Some(r#"{"email":"{email}"}"#),
+        201,
+        403,
+    ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/portal/magic-link",
+        Some(r#"{"email":"{email}","portalUrl":"https://help.matrix.test/p"}"#),
+        202,
+        403,
+    ),
     row("GET", "/v1/brands/{brandId}/intake", None, 200, 403),
     row(
         "POST",
@@ -155,6 +169,14 @@ impl Fixture {
     async fn new(app: &TestApp, t: &Tenant) -> Fixture {
         let brand = app.create_brand(&t.key, &unique_email("brand")).await;
         let b = format!("/v1/brands/{brand}");
+        let origins = app
+            .patch(
+                &b,
+                &t.key,
+                json!({"portalOrigins": ["https://help.matrix.test"]}),
+            )
+            .await;
+        assert_eq!(origins.status, 200, "{}", origins.body);
         let post = |path: String, body: Value| async move {
             let res = app.post(&path, &t.key, body).await;
             assert!(res.status == 201, "{path}: {}", res.body);

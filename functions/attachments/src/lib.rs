@@ -11,7 +11,7 @@ use dispatch_auth::Principal;
 use dispatch_domain::attachment::{
     self, Attachment, AttachmentStatus, DOWNLOAD_TTL_SECS, UPLOAD_TTL_SECS,
 };
-use dispatch_domain::{AttachmentId, FieldErrors, Timestamp};
+use dispatch_domain::{AttachmentId, FieldErrors, Mode, OrgId, Timestamp};
 use dispatch_files::{Files, FilesError, Presigned};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id, ticket_path,
@@ -273,7 +273,8 @@ where
 pub async fn confirm_upload<S, F>(
     store: &S,
     files: &F,
-    principal: &Principal,
+    org: &OrgId,
+    mode: Mode,
     record: Attachment,
     now: Timestamp,
 ) -> Result<Attachment, ApiError>
@@ -312,10 +313,7 @@ where
             ),
         });
     }
-    match store
-        .mark_uploaded(&principal.org_id, principal.mode, &record, now)
-        .await
-    {
+    match store.mark_uploaded(org, mode, &record, now).await {
         Ok(()) => Ok(Attachment {
             status: AttachmentStatus::Uploaded,
             updated_at: now,
@@ -324,8 +322,8 @@ where
         // A concurrent confirm won, or the ticket went away: say what is true now.
         Err(StoreError::NotFound) => store
             .attachment(
-                &principal.org_id,
-                principal.mode,
+                org,
+                mode,
                 &record.brand_id,
                 record.ticket_id.as_ref(),
                 &record.id,
@@ -371,7 +369,15 @@ where
     let principal = authenticate(ctx, &req).await?;
     let record = path_attachment(ctx, &principal, &req).await?;
     let now = ctx.clock.now();
-    let confirmed = confirm_upload(&ctx.store, &deps.files, &principal, record, now).await?;
+    let confirmed = confirm_upload(
+        &ctx.store,
+        &deps.files,
+        &principal.org_id,
+        principal.mode,
+        record,
+        now,
+    )
+    .await?;
     json(
         StatusCode::OK,
         &with_download(&deps.files, &confirmed, now).await?,

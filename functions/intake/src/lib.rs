@@ -422,6 +422,7 @@ where
         metadata: Metadata::default(),
         tags: Vec::new(),
         attachments,
+        claimed_pending: Vec::new(),
     };
     let (ticket, _) = open_ticket(ctx, org, mode, brand, new).await?;
     if browser {

@@ -20,7 +20,9 @@ use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::ticket::{
     Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
 };
-use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, Mode, OrgId, TicketId, Timestamp};
+use dispatch_domain::{
+    AttachmentId, BrandId, CustomerId, Email, FieldErrors, Mode, OrgId, TicketId, Timestamp,
+};
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, query_param,
@@ -176,6 +178,7 @@ where
         metadata,
         tags,
         attachments: Vec::new(),
+        claimed_pending: Vec::new(),
     };
     let (ticket, customer) =
         open_ticket(ctx, &principal.org_id, principal.mode, brand, new).await?;
@@ -201,6 +204,8 @@ pub struct NewTicket {
     pub tags: Vec<String>,
     /// Uploaded files recorded with the ticket.
     pub attachments: Vec<Attachment>,
+    /// Pending uploads (among `attachments`) whose waiting records the create removes.
+    pub claimed_pending: Vec<AttachmentId>,
 }
 
 /// Opens a ticket in `brand`: finds or creates its customer, takes the brand's next
@@ -251,7 +256,14 @@ where
         };
         match ctx
             .store
-            .create_ticket(org, mode, &brand, &ticket, &new.attachments)
+            .create_ticket(
+                org,
+                mode,
+                &brand,
+                &ticket,
+                &new.attachments,
+                &new.claimed_pending,
+            )
             .await
         {
             Ok(()) => return Ok((ticket, customer)),
@@ -273,7 +285,9 @@ where
     })
 }
 
-async fn find_or_create_customer<S: CustomerStore>(
+/// The brand's customer with `email`, created (with `name`) when there is none; a
+/// concurrent create of the same address yields the one that won.
+pub async fn find_or_create_customer<S: CustomerStore>(
     ctx: &Context<S>,
     org: &OrgId,
     mode: Mode,

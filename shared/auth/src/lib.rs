@@ -17,6 +17,7 @@ pub mod cursor;
 pub mod grant;
 pub mod hash;
 pub mod intake_signature;
+pub mod portal_token;
 pub mod principal;
 pub mod session;
 pub mod token;

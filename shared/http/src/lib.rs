@@ -5,9 +5,11 @@
 pub mod auth;
 pub mod config;
 pub mod cookie;
+pub mod cors;
 pub mod error;
 pub mod idempotency;
 pub mod pagination;
+pub mod portal;
 pub mod request;
 pub mod response;
 pub mod scope;
@@ -15,6 +17,7 @@ pub mod scope;
 pub mod testing;
 
 use dispatch_auth::cursor::CursorKey;
+use dispatch_auth::portal_token::PortalKeys;
 use dispatch_domain::{Clock, SystemClock};
 use lambda_http::{Body, Request, Response, service_fn};
 use std::convert::Infallible;
@@ -39,6 +42,9 @@ pub struct Context<S> {
     pub auth: AuthConfig,
     /// Signs pagination cursors (`CURSOR_SECRET`); only list functions are given one.
     pub cursors: Option<CursorKey>,
+    /// Signs and verifies portal tokens (`PORTAL_SIGNING_KEYS`); only portal functions
+    /// are given them.
+    pub portal_keys: Option<PortalKeys>,
 }
 
 impl<S> Context<S> {
@@ -51,6 +57,9 @@ impl<S> Context<S> {
             cursors: std::env::var("CURSOR_SECRET")
                 .ok()
                 .and_then(|s| CursorKey::new(s.as_bytes())),
+            portal_keys: std::env::var("PORTAL_SIGNING_KEYS")
+                .ok()
+                .and_then(|s| PortalKeys::parse(&s)),
         }
     }
 
@@ -60,7 +69,20 @@ impl<S> Context<S> {
             clock,
             auth,
             cursors: None,
+            portal_keys: None,
         }
+    }
+
+    pub fn with_portal_keys(mut self, keys: PortalKeys) -> Context<S> {
+        self.portal_keys = Some(keys);
+        self
+    }
+
+    /// The portal signing keys, or a 500 for a function deployed without them.
+    pub fn portal_keys(&self) -> Result<&PortalKeys, ApiError> {
+        self.portal_keys.as_ref().ok_or_else(|| {
+            ApiError::Internal("PORTAL_SIGNING_KEYS is not configured (kid:secret,…)".into())
+        })
     }
 
     pub fn with_cursors(mut self, key: CursorKey) -> Context<S> {
@@ -87,6 +109,8 @@ where
     let started = Instant::now();
     let id = request_id(&req);
     let route = request::route_key(&req);
+    let path = req.uri().path().to_string();
+    let origin = cors::request_origin(&req).map(str::to_string);
     // The body limit holds for every route, before authentication or any lookup.
     let result = if req.body().len() > request::MAX_BODY_BYTES {
         Err(ApiError::PayloadTooLarge)
@@ -97,6 +121,7 @@ where
         Ok(response) => response,
         Err(err) => err.into_response(&id),
     };
+    cors::apply_dashboard(&mut response, &path, origin.as_deref());
     response::finish(&mut response, &id);
     tracing::info!(
         request_id = %id,

@@ -127,6 +127,44 @@ fn slug_release(
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
+/// Index items that let a CORS preflight (which carries no credential) ask "does any brand
+/// allow this origin?" with one Query: `PORTALORIGIN#{origin}` / `{org}#{mode}#{brand}`.
+fn origin_index_writes(
+    table: &str,
+    brand: &Brand,
+    mode: Mode,
+    add: &[PortalOrigin],
+    remove: &[PortalOrigin],
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let sk = format!("{}#{mode}#{}", brand.org_id, brand.id);
+    let mut writes = Vec::new();
+    for origin in remove.iter().filter(|o| !add.contains(o)) {
+        writes.push(tx::delete(
+            table,
+            keys::portal_origin(origin.as_str()),
+            sk.clone(),
+        )?);
+    }
+    for origin in add.iter().filter(|o| !remove.contains(o)) {
+        let item: Item = [
+            (
+                keys::PK.to_string(),
+                s(keys::portal_origin(origin.as_str())),
+            ),
+            (keys::SK.to_string(), s(sk.clone())),
+            ("type".to_string(), s("portalOrigin")),
+        ]
+        .into();
+        let put = Put::builder().table_name(table).set_item(Some(item));
+        writes.push(
+            TransactWriteItem::builder()
+                .put(tx::build(put.build())?)
+                .build(),
+        );
+    }
+    Ok(writes)
+}
+
 impl BrandStore for DynamoStore {
     async fn list_brands(&self, org: &OrgId, mode: Mode) -> Result<Vec<Brand>, StoreError> {
         self.query(keys::tenant(org, mode), keys::BRAND_SK_PREFIX)
@@ -210,10 +248,17 @@ impl BrandStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
-        let writes = vec![
+        let mut writes = vec![
             TransactWriteItem::builder().put(put).build(),
             slug_claim(&self.table, &brand.org_id, mode, &brand.slug, &brand.id)?,
         ];
+        writes.extend(origin_index_writes(
+            &self.table,
+            brand,
+            mode,
+            &brand.portal_origins,
+            &[],
+        )?);
         self.client
             .transact_write_items()
             .set_transact_items(Some(writes))
@@ -274,6 +319,15 @@ impl BrandStore for DynamoStore {
                 .build(),
         )?;
         let mut writes = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(origins) = &patch.portal_origins {
+            writes.extend(origin_index_writes(
+                &self.table,
+                current,
+                mode,
+                origins,
+                &current.portal_origins,
+            )?);
+        }
         let mut slug_index = None;
         if let Some(slug) = patch.slug.as_ref().filter(|s| **s != current.slug) {
             writes.push(slug_release(
@@ -300,6 +354,20 @@ impl BrandStore for DynamoStore {
         Ok(())
     }
 
+    async fn origin_allowed(&self, origin: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(keys::portal_origin(origin)))
+            .limit(1)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(out.count > 0)
+    }
+
     async fn delete_brand(&self, mode: Mode, brand: &Brand) -> Result<(), StoreError> {
         let delete = tx::build(
             Delete::builder()
@@ -312,10 +380,17 @@ impl BrandStore for DynamoStore {
                 .expression_attribute_values(":expectedSlug", s(brand.slug.as_str()))
                 .build(),
         )?;
-        let writes = vec![
+        let mut writes = vec![
             TransactWriteItem::builder().delete(delete).build(),
             slug_release(&self.table, &brand.org_id, mode, &brand.slug)?,
         ];
+        writes.extend(origin_index_writes(
+            &self.table,
+            brand,
+            mode,
+            &[],
+            &brand.portal_origins,
+        )?);
         self.client
             .transact_write_items()
             .set_transact_items(Some(writes))

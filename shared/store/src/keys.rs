@@ -21,6 +21,9 @@
 //! | pending attachment (no ticket yet) | `ORG#{org}#{mode}#BRAND#{brand}` | `PENDINGATTACHMENT#{attachment}` |
 //! | intake endpoint (by token) | `INTAKE#{token}` | `INTAKE` |
 //! | intake endpoint (listing) | `ORG#{org}#{mode}#BRAND#{brand}` | `INTAKE#{token}` |
+//! | portal origin index (CORS preflights) | `PORTALORIGIN#{origin}` | `{org}#{mode}#{brand}` |
+//! | ticket, in the customer-tickets index | `gsi1pk` = `ORG#{org}#{mode}#BRAND#{brand}#CUSTOMER#{customer}` | `gsi1sk` = `TICKET#{ticket}` |
+//! | portal magic link | `PORTALLINK#{sha256 hex}` | `PORTALLINK` |
 //! | idempotent result | `ORG#{org}#{mode}` | `IDEMPOTENCY#{sha256}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
@@ -159,6 +162,26 @@ pub const INTAKE_SK_PREFIX: &str = "INTAKE#";
 pub fn intake_sk(token: &IntakeToken) -> String {
     format!("{INTAKE_SK_PREFIX}{token}")
 }
+
+/// Brands that list `origin` among their portal origins.
+pub fn portal_origin(origin: &str) -> String {
+    format!("PORTALORIGIN#{origin}")
+}
+
+/// The customer-tickets index: a customer's tickets, found only through their own key.
+pub const CUSTOMER_TICKETS_INDEX: &str = "customer-tickets";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+
+pub fn customer_tickets(org: &OrgId, mode: Mode, brand: &BrandId, customer: &CustomerId) -> String {
+    format!("{}#CUSTOMER#{customer}", brand_partition(org, mode, brand))
+}
+
+pub fn portal_link(hash: &SecretHash) -> String {
+    format!("PORTALLINK#{}", hash.to_hex())
+}
+
+pub const PORTAL_LINK_SK: &str = "PORTALLINK";
 
 /// `key_hash` is a SHA-256 of the route and the client's key.
 pub fn idempotency_sk(key_hash: &str) -> String {

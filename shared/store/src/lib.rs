@@ -18,6 +18,7 @@ pub mod keys;
 mod members;
 mod ops;
 mod orgs;
+mod portal_links;
 mod rate_limits;
 mod sessions;
 mod tickets;
@@ -30,7 +31,7 @@ use dispatch_domain::attachment::Attachment;
 use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::Customer;
 use dispatch_domain::intake::IntakeEndpoint;
-use dispatch_domain::ticket::{Comment, Ticket};
+use dispatch_domain::ticket::{Comment, Status, Ticket};
 use dispatch_domain::{
     AttachmentId, BrandId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId, TicketId,
     Timestamp,
@@ -268,7 +269,8 @@ pub trait TicketStore: Send + Sync {
     /// Writes `ticket` with number `ticket.number`, which must be the brand's
     /// `nextTicketNumber` as read in `brand`; `Conflict("number")` when another create took
     /// it first (read the brand again and retry). `attachments` (already uploaded, at most
-    /// ten) are written in the same transaction.
+    /// ten) are written in the same transaction, and the pending records named by
+    /// `claimed_pending` are removed in it (`NotFound` when one is gone or not uploaded).
     fn create_ticket(
         &self,
         org: &OrgId,
@@ -276,7 +278,21 @@ pub trait TicketStore: Send + Sync {
         brand: &Brand,
         ticket: &Ticket,
         attachments: &[Attachment],
+        claimed_pending: &[AttachmentId],
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A customer's live tickets in one brand, newest first, from the customer-tickets
+    /// index (keyed by organization, mode, brand and customer; eventually consistent).
+    #[allow(clippy::too_many_arguments)]
+    fn list_customer_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        customer: &CustomerId,
+        status: Option<Status>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Ticket>>> + Send;
     /// `None` for unknown and soft-deleted tickets, and for every ticket of a deleted brand.
     fn ticket(
         &self,
@@ -405,6 +421,34 @@ pub trait IntakeStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// A portal sign-in link's facts (the token itself is only hashed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortalLink {
+    pub org_id: OrgId,
+    pub mode: Mode,
+    pub brand_id: BrandId,
+    pub customer_id: CustomerId,
+    pub email: Email,
+    pub name: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// Single-use portal sign-in links.
+pub trait PortalLinkStore: Send + Sync {
+    fn create_portal_link(
+        &self,
+        hash: &SecretHash,
+        link: &PortalLink,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes and returns the link when it exists and has not expired (one conditional
+    /// delete: a link works once).
+    fn consume_portal_link(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<PortalLink>>> + Send;
+}
+
 /// Results of idempotent creates, per tenant and mode.
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key_hash` for a request with `request_hash`, or says what it already holds.
@@ -524,6 +568,9 @@ pub trait BrandStore: Send + Sync {
         patch: &BrandPatch,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Whether any brand, in any organization and mode, lists `origin` among its portal
+    /// origins (for CORS preflights, which carry no credential). One Query.
+    fn origin_allowed(&self, origin: &str) -> impl Future<Output = StoreResult<bool>> + Send;
     fn delete_brand(
         &self,
         mode: Mode,

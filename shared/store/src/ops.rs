@@ -133,12 +133,18 @@ impl DynamoStore {
         let mut start = start;
         // A page can come back short of the limit (1 MB responses): keep reading.
         loop {
+            let (key_condition, consistent) = match options.index {
+                // Index reads are eventually consistent (DynamoDB offers nothing else there).
+                Some(_) => ("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)", false),
+                None => ("pk = :pk AND begins_with(sk, :prefix)", true),
+            };
             let page = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .consistent_read(true)
+                .set_index_name(options.index.map(str::to_string))
+                .key_condition_expression(key_condition)
+                .consistent_read(consistent)
                 .scan_index_forward(!options.newest_first)
                 .limit(i32::try_from(limit + 1 - out.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
@@ -183,4 +189,6 @@ pub(crate) struct PageOptions {
     pub names: std::collections::HashMap<String, String>,
     pub values: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
     pub newest_first: bool,
+    /// Read this global secondary index (keys `gsi1pk`/`gsi1sk`) instead of the table.
+    pub index: Option<&'static str>,
 }

@@ -4,11 +4,13 @@ use crate::attachments::attachment_item;
 use crate::item::{Item, Reader, list, n, s, ts};
 use crate::ops::PageOptions;
 use crate::{CommentStore, DynamoStore, Page, StoreError, TicketStore, keys, tx};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
-use dispatch_domain::attachment::Attachment;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
+use dispatch_domain::attachment::{Attachment, AttachmentStatus};
 use dispatch_domain::brand::{Brand, Metadata};
 use dispatch_domain::ticket::{AuthorType, Comment, Priority, Status, Ticket};
-use dispatch_domain::{BrandId, CommentId, CustomerId, Mode, OrgId, TicketId, Timestamp};
+use dispatch_domain::{
+    AttachmentId, BrandId, CommentId, CustomerId, Mode, OrgId, TicketId, Timestamp,
+};
 use std::collections::HashMap;
 
 /// Changes to a ticket; `None` leaves a field as it is.
@@ -70,6 +72,11 @@ fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
     }
     if let Some(c) = &t.customer_id {
         item.insert("customerId".into(), s(c.as_str()));
+        item.insert(
+            keys::GSI1_PK.into(),
+            s(keys::customer_tickets(org, mode, &t.brand_id, c)),
+        );
+        item.insert(keys::GSI1_SK.into(), s(keys::ticket_sk(&t.id)));
     }
     if let Some(a) = &t.assignee_id {
         item.insert("assigneeId".into(), s(a));
@@ -124,6 +131,7 @@ impl TicketStore for DynamoStore {
         brand: &Brand,
         ticket: &Ticket,
         attachments: &[Attachment],
+        claimed_pending: &[AttachmentId],
     ) -> Result<(), StoreError> {
         // The number is the brand's next one, taken in the same transaction as the ticket:
         // a concurrent create fails the condition and retries with the next number, so
@@ -151,11 +159,71 @@ impl TicketStore for DynamoStore {
             request =
                 request.transact_items(tx::put_new(&self.table, attachment_item(org, mode, a))?);
         }
+        // Pending uploads move under the ticket: their waiting records go in the same
+        // transaction, and only while they are uploaded (a concurrent create that claimed
+        // one first fails this one as a whole).
+        for id in claimed_pending {
+            let remove = Delete::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::brand_partition(org, mode, &brand.id)))
+                .key(keys::SK, s(keys::pending_attachment_sk(id)))
+                .condition_expression("#status = :uploaded")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":uploaded", s(AttachmentStatus::Uploaded.as_str()));
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .delete(tx::build(remove.build())?)
+                    .build(),
+            );
+        }
         request
             .send()
             .await
             .map_err(|e| tx::classify(e, &[0], "number"))?;
         Ok(())
+    }
+
+    async fn list_customer_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        customer: &CustomerId,
+        status: Option<Status>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Ticket>, StoreError> {
+        let index_pk = keys::customer_tickets(org, mode, brand, customer);
+        let mut options = PageOptions {
+            newest_first: true,
+            index: Some(keys::CUSTOMER_TICKETS_INDEX),
+            filter: Some("attribute_not_exists(deletedAt)".into()),
+            ..PageOptions::default()
+        };
+        if let Some(status) = status {
+            options.filter = Some("attribute_not_exists(deletedAt) AND #status = :status".into());
+            options.names.insert("#status".into(), "status".into());
+            options.values.insert(":status".into(), s(status.as_str()));
+        }
+        // An index page resumes from the table key and the index key of the last item.
+        let start = after.map(|sk| {
+            HashMap::from([
+                (
+                    keys::PK.to_string(),
+                    s(keys::brand_partition(org, mode, brand)),
+                ),
+                (keys::SK.to_string(), s(sk)),
+                (keys::GSI1_PK.to_string(), s(index_pk.clone())),
+                (keys::GSI1_SK.to_string(), s(sk)),
+            ])
+        });
+        let (items, next) = self
+            .query_page(index_pk, keys::TICKET_SK_PREFIX, start, limit, &options)
+            .await?;
+        Ok(Page {
+            items: items.iter().map(ticket_from).collect::<Result<_, _>>()?,
+            next,
+        })
     }
 
     async fn ticket(

@@ -1,0 +1,14 @@
+use dispatch_http::Context;
+use dispatch_mail::SesMailer;
+use dispatch_portal::PortalMail;
+use dispatch_store::DynamoStore;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    dispatch_http::init_tracing();
+    let deps = PortalMail {
+        ctx: Context::from_env(DynamoStore::from_env().await?),
+        mailer: SesMailer::from_env().await?,
+    };
+    dispatch_http::serve(|req| dispatch_portal::tokens::magic_link(&deps, req)).await
+}

@@ -1,0 +1,329 @@
+//! A customer's own tickets and comments. Every read is keyed by the token's organization,
+//! mode and brand, and a ticket answers only when its customer is the token's customer.
+
+use dispatch_auth::portal_token::PortalClaims;
+use dispatch_domain::attachment::{Attachment, AttachmentStatus, MAX_ATTACHMENTS_PER_CREATE};
+use dispatch_domain::brand::Metadata;
+use dispatch_domain::customer::CustomerName;
+use dispatch_domain::ticket::{
+    AuthorType, Comment, Priority, Status, Ticket, parse_body, parse_comment_body, parse_title,
+};
+use dispatch_domain::{AttachmentId, CommentId, Email, FieldErrors, TicketId};
+use dispatch_http::pagination::{page_request, page_response};
+use dispatch_http::portal::portal;
+use dispatch_http::{
+    ApiError, Context, Reply, idempotency, json, parse_json, path_id, query_param,
+};
+use dispatch_store::{
+    AttachmentStore, BrandStore, CommentStore, CustomerStore, IdempotencyStore, StoreError,
+    TicketStore,
+};
+use dispatch_tickets::{NewTicket, open_ticket};
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A ticket as its customer sees it: no internal fields (assignee, metadata, tags).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PortalTicket {
+    id: String,
+    /// The formatted number (`"DT-1042"`), the one a customer quotes.
+    ticket_number: String,
+    title: String,
+    status: &'static str,
+    priority: &'static str,
+    comment_count: u64,
+    attachment_count: u64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Ticket> for PortalTicket {
+    fn from(t: &Ticket) -> PortalTicket {
+        PortalTicket {
+            id: t.id.to_string(),
+            ticket_number: t.display_number.clone(),
+            title: t.title.clone(),
+            status: t.status.as_str(),
+            priority: t.priority.as_str(),
+            comment_count: t.comment_count,
+            attachment_count: t.attachment_count,
+            created_at: t.created_at.to_rfc3339(),
+            updated_at: t.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PortalComment {
+    id: String,
+    body: String,
+    author_type: &'static str,
+    author_name: Option<String>,
+    created_at: String,
+}
+
+impl From<&Comment> for PortalComment {
+    fn from(c: &Comment) -> PortalComment {
+        PortalComment {
+            id: c.id.to_string(),
+            body: c.body.clone(),
+            author_type: c.author_type.as_str(),
+            author_name: c.author_name.clone(),
+            created_at: c.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// The token's customer's ticket named by `ticketId`; 404 for any other (another
+/// customer's, brand's, organization's or mode's, deleted, or malformed).
+pub(crate) async fn own_ticket<S: TicketStore>(
+    ctx: &Context<S>,
+    claims: &PortalClaims,
+    req: &Request,
+) -> Result<Ticket, ApiError> {
+    let id = path_id(req, "ticketId", TicketId::parse)?;
+    ctx.store
+        .ticket(&claims.org, claims.mode, &claims.brand, &id)
+        .await?
+        .filter(|t| t.customer_id.as_ref() == Some(&claims.cus))
+        .ok_or(ApiError::NotFound)
+}
+
+/// `GET /v1/portal/tickets`: the customer's tickets, newest first, as both `data` (the
+/// SDK) and `tickets` (the product page).
+pub async fn list<S: TicketStore>(ctx: &Context<S>, req: Request) -> Reply {
+    portal(ctx, req, |claims, req| async move {
+        let status = query_param(&req, "status")
+            .map(|s| Status::parse(&s).map_err(|m| ApiError::validation("status", &m)))
+            .transpose()?;
+        let key = ctx.cursor_key()?;
+        let scope = format!(
+            "portal-tickets:{}:{}:{}:{}:{:?}",
+            claims.org, claims.mode, claims.brand, claims.cus, status
+        );
+        let page = page_request(&req, key, &scope)?;
+        let result = ctx
+            .store
+            .list_customer_tickets(
+                &claims.org,
+                claims.mode,
+                &claims.brand,
+                &claims.cus,
+                status,
+                page.after.as_deref(),
+                page.limit,
+            )
+            .await?;
+        let views: Vec<PortalTicket> = result.items.iter().map(PortalTicket::from).collect();
+        let mut response = page_response(views, result.next, key, &scope)?;
+        // Same list under both names.
+        let body: Value = serde_json::from_slice(response.body().as_ref())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let with_tickets = json!({
+            "data": body["data"],
+            "tickets": body["data"],
+            "pagination": body["pagination"],
+        });
+        *response.body_mut() = format!("{with_tickets}\n").into();
+        Ok(response)
+    })
+    .await
+}
+
+/// `GET /v1/portal/tickets/{ticketId}`: the ticket with its body, brand name, public
+/// comments (internal notes never) and attachments.
+pub async fn get<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: TicketStore + CommentStore + BrandStore + AttachmentStore,
+{
+    portal(ctx, req, |claims, req| async move {
+        let ticket = own_ticket(ctx, &claims, &req).await?;
+        let (org, mode, brand_id) = (&claims.org, claims.mode, &claims.brand);
+        let (brand, comments, attachments) = tokio::join!(
+            ctx.store.brand(org, mode, brand_id),
+            ctx.store.comments(org, mode, brand_id, &ticket.id),
+            ctx.store.attachments(org, mode, brand_id, &ticket.id),
+        );
+        let brand = brand?.ok_or(ApiError::NotFound)?;
+        let comments: Vec<PortalComment> = comments?
+            .iter()
+            .filter(|c| !c.is_internal())
+            .map(PortalComment::from)
+            .collect();
+        let attachments: Vec<Value> = attachments?
+            .iter()
+            .filter(|a| a.status == AttachmentStatus::Uploaded)
+            .map(|a| {
+                json!({"id": a.id.as_str(), "filename": a.filename, "contentType": a.content_type, "size": a.size})
+            })
+            .collect();
+        let mut view = serde_json::to_value(PortalTicket::from(&ticket))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        view["body"] = json!(ticket.body);
+        view["brand"] = json!({"name": brand.name.as_str()});
+        view["comments"] = json!(comments);
+        view["attachments"] = json!(attachments);
+        json(StatusCode::OK, &view)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateInput {
+    title: Option<String>,
+    body: Option<String>,
+    attachment_ids: Option<Vec<String>>,
+}
+
+/// `POST /v1/portal/tickets`: a ticket from the customer (`source: "portal"`), with any
+/// of their own confirmed pending uploads attached in the same transaction.
+pub async fn create<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: BrandStore + CustomerStore + TicketStore + AttachmentStore + IdempotencyStore,
+{
+    portal(ctx, req, |claims, req| async move {
+        let key = req.headers().get(idempotency::HEADER);
+        idempotency::once_per_key(ctx, &claims.org, claims.mode, &req, key, || {
+            create_once(ctx, &claims, &req)
+        })
+        .await
+    })
+    .await
+}
+
+async fn create_once<S>(ctx: &Context<S>, claims: &PortalClaims, req: &Request) -> Reply
+where
+    S: BrandStore + CustomerStore + TicketStore + AttachmentStore,
+{
+    let input: CreateInput = parse_json(req)?;
+    let mut errors = FieldErrors::new();
+    let title = errors.check(
+        "title",
+        parse_title(input.title.as_deref().unwrap_or_default()),
+    );
+    let body = input
+        .body
+        .as_deref()
+        .and_then(|b| errors.check("body", parse_body(b)));
+    let ids = input.attachment_ids.unwrap_or_default();
+    if ids.len() > MAX_ATTACHMENTS_PER_CREATE {
+        errors.add(
+            "attachmentIds",
+            format!("at most {MAX_ATTACHMENTS_PER_CREATE} attachments"),
+        );
+    }
+    let now = ctx.clock.now();
+    let ticket_id = TicketId::generate(ctx.clock.now_millis());
+    let mut attachments: Vec<Attachment> = Vec::new();
+    for (i, raw) in ids.iter().enumerate().take(MAX_ATTACHMENTS_PER_CREATE) {
+        let field = format!("attachmentIds[{i}]");
+        let pending = match AttachmentId::parse(raw) {
+            Some(id) => {
+                ctx.store
+                    .attachment(&claims.org, claims.mode, &claims.brand, None, &id, now)
+                    .await?
+            }
+            None => None,
+        };
+        // Only this customer's own, confirmed, not yet attached uploads.
+        match pending.filter(|a| a.customer_id.as_ref() == Some(&claims.cus)) {
+            Some(a) if a.status == AttachmentStatus::Uploaded => {
+                if attachments.iter().any(|x| x.id == a.id) {
+                    errors.add(field, "is listed twice");
+                } else {
+                    attachments.push(Attachment {
+                        ticket_id: Some(ticket_id.clone()),
+                        updated_at: now,
+                        ..a
+                    });
+                }
+            }
+            Some(_) => errors.add(field, "has not been uploaded and confirmed yet"),
+            None => errors.add(field, "is not a pending upload of yours"),
+        }
+    }
+    let Some(title) = title.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let brand = ctx
+        .store
+        .brand(&claims.org, claims.mode, &claims.brand)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let email = Email::parse(&claims.email)
+        .ok_or_else(|| ApiError::Internal("portal token with a bad email".into()))?;
+    let name = claims
+        .name
+        .as_deref()
+        .and_then(|n| CustomerName::parse(n).ok());
+    let new = NewTicket {
+        id: ticket_id,
+        title,
+        body,
+        status: Status::Open,
+        priority: Priority::Normal,
+        source: "portal".into(),
+        customer: Some((email, name)),
+        custom_fields: Metadata::default(),
+        metadata: Metadata::default(),
+        tags: Vec::new(),
+        claimed_pending: attachments.iter().map(|a| a.id.clone()).collect(),
+        attachments,
+    };
+    match open_ticket(ctx, &claims.org, claims.mode, brand, new).await {
+        Ok((ticket, _)) => json(StatusCode::CREATED, &PortalTicket::from(&ticket)),
+        // A pending upload was attached elsewhere meanwhile.
+        Err(ApiError::NotFound) => Err(ApiError::Conflict {
+            code: "attachment_taken",
+            message: "An attachment was attached to another ticket meanwhile.".into(),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentInput {
+    body: Option<String>,
+}
+
+/// `POST /v1/portal/tickets/{ticketId}/comments`: a customer comment on their own ticket.
+pub async fn comment<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: TicketStore + CommentStore + IdempotencyStore,
+{
+    portal(ctx, req, |claims, req| async move {
+        let key = req.headers().get(idempotency::HEADER);
+        idempotency::once_per_key(ctx, &claims.org, claims.mode, &req, key, || async {
+            let ticket = own_ticket(ctx, &claims, &req).await?;
+            let input: CommentInput = parse_json(&req)?;
+            let body = parse_comment_body(input.body.as_deref().unwrap_or_default())
+                .map_err(|m| ApiError::validation("body", &m))?;
+            let comment = Comment {
+                id: CommentId::generate(ctx.clock.now_millis()),
+                ticket_id: ticket.id,
+                body,
+                author_type: AuthorType::Customer,
+                author_name: Some(claims.name.clone().unwrap_or_else(|| claims.email.clone())),
+                metadata: Metadata::default(),
+                created_at: ctx.clock.now(),
+            };
+            match ctx
+                .store
+                .add_comment(&claims.org, claims.mode, &claims.brand, &comment)
+                .await
+            {
+                Ok(()) => json(StatusCode::CREATED, &PortalComment::from(&comment)),
+                Err(StoreError::NotFound) => Err(ApiError::NotFound),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    })
+    .await
+}
