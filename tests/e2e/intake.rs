@@ -415,6 +415,9 @@ async fn bad_bodies_are_refused_and_create_nothing() {
         assert!(res.body["code"].is_string());
     }
     assert!(tickets(&app, &t).await.is_empty());
+    let unsupported = post_form(&app, token, "text/plain", "hello", &[]).await;
+    assert_eq!(unsupported.status, 415);
+    assert_eq!(unsupported.body["code"], "unsupported_media_type");
     // Bad endpoint settings are refused too.
     for bad in [
         json!({"successUrl": "javascript:alert(1)"}),
@@ -431,6 +434,38 @@ async fn bad_bodies_are_refused_and_create_nothing() {
             .await;
         assert_eq!(res.status, 400, "{bad} → {}", res.body);
     }
+}
+
+#[tokio::test]
+async fn a_post_without_a_subject_is_titled_by_the_first_line_of_its_message() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let e = endpoint(&app, &t, json!({"name": "Chat widget"})).await;
+    let token = e["token"].as_str().unwrap();
+    let res = post_form(
+        &app,
+        token,
+        "application/json",
+        &json!({"message": "\n  The app crashes on start\nSteps: open it."}).to_string(),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let empty = post_form(&app, token, "application/json", "{}", &[]).await;
+    assert_eq!(empty.status, 201, "{}", empty.body);
+    let titles: Vec<String> = tickets(&app, &t)
+        .await
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        titles.contains(&"The app crashes on start".to_string()),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"New submission: Chat widget".to_string()),
+        "{titles:?}"
+    );
 }
 
 #[tokio::test]

@@ -348,3 +348,227 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
         );
     }
 }
+
+/// The portal's matrix: each route under `/v1/portal/` with what the token's own customer
+/// gets and what any other customer gets (404 for this customer's objects; their own
+/// lists and creates work, without this customer's data).
+const PORTAL_ROUTES: &[Row] = &[
+    row("GET", "/v1/portal/tickets", None, 200, 200),
+    row(
+        "POST",
+        "/v1/portal/tickets",
+        Some(r#"{"title":"Matrix"}"#),
+        201,
+        201,
+    ),
+    row("GET", "/v1/portal/tickets/{ticketId}", None, 200, 404),
+    row(
+        "POST",
+        "/v1/portal/tickets/{ticketId}/comments",
+        Some(r#"{"body":"Hi"}"#),
+        201,
+        404,
+    ),
+    row(
+        "POST",
+        "/v1/portal/tickets/{ticketId}/attachments",
+        Some(r#"{"filename":"m.txt","contentType":"text/plain","size":2}"#),
+        201,
+        404,
+    ),
+    row(
+        "GET",
+        "/v1/portal/tickets/{ticketId}/attachments",
+        None,
+        200,
+        404,
+    ),
+    row(
+        "GET",
+        "/v1/portal/tickets/{ticketId}/attachments/{attachmentId}",
+        None,
+        200,
+        404,
+    ),
+    row(
+        "POST",
+        "/v1/portal/tickets/{ticketId}/attachments/{attachmentId}/confirm",
+        None,
+        200,
+        404,
+    ),
+    row(
+        "POST",
+        "/v1/portal/tickets/attachments/pending",
+        Some(r#"{"filename":"m.txt","contentType":"text/plain","size":2}"#),
+        201,
+        201,
+    ),
+    row(
+        "POST",
+        "/v1/portal/tickets/attachments/pending/{pendingId}/confirm",
+        None,
+        200,
+        404,
+    ),
+    row("POST", "/v1/portal/refresh", None, 201, 201),
+];
+
+#[test]
+fn every_portal_route_is_in_the_portal_matrix() {
+    let routed: BTreeSet<(String, String)> = router_routes()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/portal/") && r.function != "portal-verify")
+        .map(|r| (r.method, r.path))
+        .collect();
+    let covered: BTreeSet<(String, String)> = PORTAL_ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.path
+                    .replace("pending/{pendingId}", "pending/{attachmentId}"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routed, covered,
+        "add the new route to PORTAL_ROUTES in tests/e2e/matrix.rs"
+    );
+}
+
+/// A portal customer's objects: a ticket, an uploaded (unconfirmed) attachment on it and
+/// an uploaded (unconfirmed) pending upload.
+async fn portal_fixture(app: &TestApp, t: &Tenant, brand: &str) -> (String, Fixture) {
+    let token = app
+        .post(
+            &format!("/v1/brands/{brand}/portal/token"),
+            &t.key,
+            json!({"email": unique_email("pc")}),
+        )
+        .await
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ticket = app
+        .post("/v1/portal/tickets", &token, json!({"title": "Fixture"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut uploaded = Vec::new();
+    for path in [
+        format!("/v1/portal/tickets/{ticket}/attachments"),
+        "/v1/portal/tickets/attachments/pending".to_string(),
+    ] {
+        let declared = app
+            .post(
+                &path,
+                &token,
+                json!({"filename": "f.txt", "contentType": "text/plain", "size": 2}),
+            )
+            .await;
+        assert_eq!(declared.status, 201, "{}", declared.body);
+        let put = http_request(
+            "PUT",
+            declared.body["uploadUrl"].as_str().unwrap(),
+            &[("Content-Type", "text/plain"), ("Content-Length", "2")],
+            b"ok",
+        )
+        .await;
+        assert_eq!(put.status, 200);
+        uploaded.push(declared.body["attachmentId"].as_str().unwrap().to_string());
+    }
+    let fixture = Fixture {
+        ids: vec![
+            ("{ticketId}", ticket),
+            ("{attachmentId}", uploaded[0].clone()),
+            ("{pendingId}", uploaded[1].clone()),
+        ],
+    };
+    (token, fixture)
+}
+
+#[tokio::test]
+async fn every_portal_route_answers_each_kind_of_caller_as_the_matrix_says() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let brand = t.brand_id.to_string();
+    let other_brand = app.create_brand(&t.key, "Other brand").await;
+    let other_org = app.tenant(Mode::Test).await;
+    let live_key = app.key_in_mode(&t, Mode::Live).await;
+    let live_brand = app.create_brand(&live_key, "Live brand").await;
+    let live = Tenant {
+        key: live_key,
+        ..t.clone()
+    };
+    let others = [
+        ("another customer", portal_fixture(&app, &t, &brand).await.0),
+        (
+            "another brand",
+            portal_fixture(&app, &t, &other_brand).await.0,
+        ),
+        (
+            "another organization",
+            portal_fixture(&app, &other_org, other_org.brand_id.as_str())
+                .await
+                .0,
+        ),
+        (
+            "the other mode",
+            portal_fixture(&app, &live, &live_brand).await.0,
+        ),
+    ];
+    let session = app.sign_in_with_bearer(&t.owner_email).await;
+
+    for row in PORTAL_ROUTES {
+        let label = format!("{} {}", row.method, row.path);
+        let (token, fixture) = portal_fixture(&app, &t, &brand).await;
+        let path = fixture.path(row);
+        let mut tampered = token.clone();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        for (who, credential) in [
+            ("a tampered token", tampered.as_str()),
+            ("the brand's API key", t.key.as_str()),
+            ("the owner's session", session.as_str()),
+        ] {
+            assert_eq!(
+                send(&app, row, &path, credential).await,
+                401,
+                "{label}: {who}"
+            );
+        }
+        for (who, credential) in &others {
+            let status = send(&app, row, &path, credential).await;
+            assert_eq!(status, row.agent, "{label}: {who}");
+        }
+        for bad in fixture.malformed_paths(row) {
+            assert_eq!(send(&app, row, &bad, &token).await, 404, "{label}: {bad}");
+        }
+        // Nothing the others sent touched this customer's ticket.
+        let ticket = &fixture.ids[0].1;
+        let admin = app
+            .get(&format!("/v1/brands/{brand}/tickets/{ticket}"), &t.key)
+            .await;
+        assert_eq!(admin.body["commentCount"], 0, "{label}");
+        assert_eq!(admin.body["attachmentCount"], 0, "{label}");
+        let list = app.get("/v1/portal/tickets", &others[0].1).await;
+        assert!(!list.body.to_string().contains(ticket.as_str()), "{label}");
+        assert_eq!(
+            send(&app, row, &path, &token).await,
+            row.owner,
+            "{label}: owner"
+        );
+        // The same token, expired.
+        app.clock.advance(3600);
+        assert_eq!(
+            send(&app, row, &path, &token).await,
+            401,
+            "{label}: expired"
+        );
+        app.clock.advance(-3600);
+    }
+}

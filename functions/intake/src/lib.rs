@@ -230,10 +230,10 @@ fn browser_answer(endpoint: &IntakeEndpoint) -> Reply {
 
 fn submission_error(e: SubmissionError) -> ApiError {
     match e {
-        SubmissionError::UnsupportedMediaType => ApiError::BadRequest {
-            code: "unsupported_media_type",
-            message: e.to_string(),
-        },
+        SubmissionError::UnsupportedMediaType => ApiError::UnsupportedMediaType(
+            "Send the form as application/json, application/x-www-form-urlencoded or \
+             multipart/form-data.",
+        ),
         other => ApiError::BadRequest {
             code: "invalid_body",
             message: other.to_string(),
@@ -330,7 +330,9 @@ where
             mapped
                 .body
                 .as_deref()
-                .map(|b| b.trim().chars().take(80).collect::<String>())
+                // The message's first line, cut to 80 characters (titles are one line).
+                .and_then(|b| b.lines().map(str::trim).find(|l| !l.is_empty()))
+                .map(|line| line.chars().take(80).collect::<String>())
                 .filter(|t| !t.is_empty())
         })
         .unwrap_or_else(|| format!("New submission: {}", endpoint.name));

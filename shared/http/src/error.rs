@@ -35,7 +35,8 @@ pub enum ApiError {
         message: String,
     },
     PayloadTooLarge,
-    UnsupportedMediaType,
+    /// 415, with what the route accepts.
+    UnsupportedMediaType(&'static str),
     /// 429: `retry_after` seconds until the window that was exceeded resets.
     RateLimited {
         limit: u64,
@@ -72,7 +73,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -98,11 +99,9 @@ impl ApiError {
                 "The request body is larger than 256 KiB.".into(),
                 None,
             ),
-            ApiError::UnsupportedMediaType => (
-                "unsupported_media_type",
-                "Send the body as JSON with 'Content-Type: application/json'.".into(),
-                None,
-            ),
+            ApiError::UnsupportedMediaType(accepted) => {
+                ("unsupported_media_type", (*accepted).into(), None)
+            }
             ApiError::RateLimited { .. } => (
                 "rate_limited",
                 "Too many requests. Try again later.".into(),

@@ -77,7 +77,9 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     }
     let empty = bytes.iter().all(u8::is_ascii_whitespace);
     if !empty && !is_json_content_type(req) {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::UnsupportedMediaType(
+            "Send the body as JSON with 'Content-Type: application/json'.",
+        ));
     }
     let bytes: &[u8] = if empty { b"{}" } else { bytes };
     let value: serde_json::Value =
