@@ -5,6 +5,9 @@ use crate::helpers::{PREFLIGHT, Route, TestApp, router_map, router_routes, works
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 
+/// Functions the table's stream calls, not API Gateway.
+const STREAM_FUNCTIONS: &[&str] = &["brand-cleanup"];
+
 /// (method, path, binary) of every HttpApi event of every function in template.yaml.
 fn template_routes() -> BTreeSet<Route> {
     let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
@@ -17,6 +20,9 @@ fn template_routes() -> BTreeSet<Route> {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_else(|| panic!("{name:?} has no Metadata.BuildProperties.Binary"));
+        if STREAM_FUNCTIONS.contains(&binary) {
+            continue;
+        }
         let events = resource["Properties"]["Events"].as_mapping().unwrap();
         for event in events.values() {
             assert_eq!(
@@ -100,8 +106,37 @@ fn template_and_router_map_declare_the_same_routes() {
 
 #[test]
 fn every_routed_function_has_a_binary_and_every_binary_a_route() {
-    let routed: BTreeSet<String> = router_map().into_iter().map(|r| r.function).collect();
-    assert_eq!(function_binaries(), routed);
+    let mut expected: BTreeSet<String> = router_map().into_iter().map(|r| r.function).collect();
+    expected.extend(STREAM_FUNCTIONS.iter().map(|f| f.to_string()));
+    assert_eq!(function_binaries(), expected);
+}
+
+/// Each stream function is in the template with a DynamoDB stream event, and has a
+/// recorded stream event under events/streams/.
+#[test]
+fn stream_functions_are_deployed_on_the_tables_stream() {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let template: Value = serde_yaml::from_str(&text).unwrap();
+    for binary in STREAM_FUNCTIONS {
+        let resource = template["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+            .unwrap_or_else(|| panic!("{binary} is not in template.yaml"));
+        let events = resource["Properties"]["Events"].as_mapping().unwrap();
+        assert!(
+            events
+                .values()
+                .all(|e| e["Type"].as_str() == Some("DynamoDB")),
+            "{binary}"
+        );
+    }
+    assert!(
+        workspace_root()
+            .join("events/streams/brand-removed.json")
+            .exists()
+    );
 }
 
 /// Every path answers `OPTIONS` with the preflight function: per path in the router map,

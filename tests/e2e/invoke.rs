@@ -225,3 +225,45 @@ async fn portal_fixture(app: &TestApp, tenant: &Tenant) -> Vec<(&'static str, St
         ("{{PORTAL_LINK_TOKEN}}", link_token),
     ]
 }
+
+/// The stream-driven cleanup's real binary, given a brand's `REMOVE` record from
+/// events/streams/ through the Lambda Runtime API.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cleanup_binary_purges_a_deleted_brand() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let brand = tenant.brand_id.to_string();
+    app.post(
+        &format!("/v1/brands/{brand}/tickets"),
+        &tenant.key,
+        json!({"title": "Left behind", "customerEmail": unique_email("c")}),
+    )
+    .await;
+    let deleted = app
+        .delete(&format!("/v1/brands/{brand}?confirm=true"), &tenant.key)
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert!(!app.raw_items_containing(&brand).await.is_empty());
+    let event = std::fs::read_to_string(workspace_root().join("events/streams/brand-removed.json"))
+        .unwrap()
+        .replace("{{ORG_ID}}", &tenant.org_id)
+        .replace("{{BRAND_ID}}", &brand);
+    let env = [("TABLE_NAME".to_string(), app.table.clone())];
+    let binary = workspace_root().join("target/debug/brand-cleanup");
+    let emulator = Emulator::start(&binary, vec![event], &env)
+        .await
+        .expect("scripts/test builds the binaries first");
+    let answered = emulator.wait_for(1, Duration::from_secs(30)).await;
+    emulator.stop().await;
+    match &answered.expect("brand-cleanup did not answer")[0].outcome {
+        Outcome::Response(response) => {
+            assert_eq!(
+                response["purged"][0]["brandId"],
+                brand.as_str(),
+                "{response}"
+            );
+        }
+        Outcome::Error(e) => panic!("brand-cleanup reported an error: {e}"),
+    }
+    assert!(app.raw_items_containing(&brand).await.is_empty());
+}

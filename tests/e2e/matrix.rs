@@ -7,7 +7,8 @@
 //! brand (all 404, nothing changed), each id malformed (404, no scan), an agent session,
 //! and the owner's org-wide key.
 
-use crate::helpers::{Tenant, TestApp, http_request, router_routes, unique_email};
+use crate::helpers::{Tenant, TestApp, http_request, router_routes, unique_email, workspace_root};
+use dispatch_cleanup::{Cleanup, on_stream};
 use dispatch_domain::Mode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -318,8 +319,17 @@ async fn every_brand_route_answers_each_kind_of_caller_as_the_matrix_says() {
 #[tokio::test]
 async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
     let app = TestApp::new().await;
-    let t = app.tenant(Mode::Live).await;
+    let t = app.tenant(Mode::Test).await;
     let fixture = Fixture::new(&app, &t).await;
+    // Confirm the file so it can be downloaded, and remember from where.
+    let confirm = ROUTES
+        .iter()
+        .find(|r| r.path.ends_with("/confirm"))
+        .unwrap();
+    let confirmed = app.post(&fixture.path(confirm), &t.key, json!({})).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let download = confirmed.body["downloadUrl"].as_str().unwrap().to_string();
+    assert_eq!(http_request("GET", &download, &[], &[]).await.status, 200);
     let before: Vec<String> = ROUTES
         .iter()
         .filter(|r| r.method == "GET" && r.path != "/v1/brands/{brandId}")
@@ -347,6 +357,33 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
             row.path
         );
     }
+
+    // The table's stream then hands the removal to the cleanup, which deletes the items
+    // (the intake token's lookup too) and the files.
+    let brand_id = fixture.ids[0].1.clone();
+    let intake_token = fixture.ids[4].1.clone();
+    assert!(!app.raw_items_containing(&brand_id).await.is_empty());
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("events/streams/brand-removed.json"))
+            .unwrap()
+            .replace("{{ORG_ID}}", &t.org_id)
+            .replace("{{BRAND_ID}}", &brand_id),
+    )
+    .unwrap();
+    let cleanup = Cleanup {
+        store: app.ctx.store.clone(),
+        files: app.attachments.files.clone(),
+    };
+    let result = on_stream(&cleanup, event.clone()).await.unwrap();
+    assert_eq!(result["purged"][0]["files"], 1, "{result}");
+    assert!(app.raw_items_containing(&brand_id).await.is_empty());
+    assert!(app.raw_items_containing(&intake_token).await.is_empty());
+    // S3 answers 403 or 404 for a missing key, depending on the caller's list permission.
+    let gone = http_request("GET", &download, &[], &[]).await.status;
+    assert!(gone == 403 || gone == 404, "the file is still served: {gone}");
+    // A retried batch is harmless.
+    let again = on_stream(&cleanup, event).await.unwrap();
+    assert_eq!(again["purged"][0]["items"], 0);
 }
 
 /// The portal's matrix: each route under `/v1/portal/` with what the token's own customer

@@ -8,6 +8,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -76,6 +77,10 @@ pub trait Files: Send + Sync {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<ObjectHead>, FilesError>> + Send;
+
+    /// Removes every object under `prefix` (a deleted brand's files); returns how many.
+    fn delete_prefix(&self, prefix: &str)
+    -> impl Future<Output = Result<usize, FilesError>> + Send;
 
     /// Removes an object (a refused upload); removing a missing object is not an error.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), FilesError>> + Send;
@@ -215,6 +220,51 @@ impl Files for S3Files {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(FilesError::backend(e)),
         }
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, FilesError> {
+        let mut deleted = 0;
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(FilesError::backend)?;
+            let objects: Vec<ObjectIdentifier> = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .collect();
+            if objects.is_empty() {
+                continue;
+            }
+            deleted += objects.len();
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| FilesError::Backend(e.to_string()))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(FilesError::backend)?;
+            if let Some(e) = out.errors().first() {
+                return Err(FilesError::Backend(format!(
+                    "DeleteObjects: {} {}",
+                    e.code().unwrap_or_default(),
+                    e.message().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(deleted)
     }
 
     async fn delete(&self, key: &str) -> Result<(), FilesError> {

@@ -19,6 +19,7 @@ mod members;
 mod ops;
 mod orgs;
 mod portal_links;
+mod purge;
 mod rate_limits;
 mod sessions;
 mod tickets;
@@ -447,6 +448,19 @@ pub trait PortalLinkStore: Send + Sync {
         hash: &SecretHash,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<Option<PortalLink>>> + Send;
+}
+
+/// Removing a deleted brand's data.
+pub trait BrandPurge: Send + Sync {
+    /// Deletes every item of the brand's partition (customers, tickets, comments,
+    /// attachments, intake endpoints with their token lookups, pending uploads);
+    /// idempotent. Returns how many deletes it sent.
+    fn purge_brand(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
 }
 
 /// Results of idempotent creates, per tenant and mode.
