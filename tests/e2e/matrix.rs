@@ -380,7 +380,10 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
     assert!(app.raw_items_containing(&intake_token).await.is_empty());
     // S3 answers 403 or 404 for a missing key, depending on the caller's list permission.
     let gone = http_request("GET", &download, &[], &[]).await.status;
-    assert!(gone == 403 || gone == 404, "the file is still served: {gone}");
+    assert!(
+        gone == 403 || gone == 404,
+        "the file is still served: {gone}"
+    );
     // A retried batch is harmless.
     let again = on_stream(&cleanup, event).await.unwrap();
     assert_eq!(again["purged"][0]["items"], 0);

@@ -90,7 +90,17 @@ async fn a_backend_mints_a_token_and_the_customer_works_their_own_tickets() {
         "the portal shows the formatted number"
     );
 
+    // The token itself costs no read: the list is one Query of the customer's index, and
+    // a ticket one BatchGetItem (ticket and brand together).
+    app.take_ops();
     let list = app.get("/v1/portal/tickets", &token).await;
+    assert_eq!(app.take_ops(), (vec!["Query".to_string()], 0));
+    app.get(&format!("/v1/portal/tickets/{id}/attachments"), &token)
+        .await;
+    assert_eq!(
+        app.take_ops(),
+        (vec!["BatchGetItem".to_string(), "Query".to_string()], 0)
+    );
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["data"], list.body["tickets"]);
     assert_eq!(list.body["data"][0]["id"], id.as_str());
