@@ -216,6 +216,7 @@ async fn portal_fixture(app: &TestApp, tenant: &Tenant) -> Vec<(&'static str, St
         origins: vec![],
         iat: now,
         exp: now + 600,
+        auth: now,
     });
     vec![
         ("{{PORTAL_TOKEN}}", binary_token),

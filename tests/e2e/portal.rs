@@ -90,11 +90,16 @@ async fn a_backend_mints_a_token_and_the_customer_works_their_own_tickets() {
         "the portal shows the formatted number"
     );
 
-    // The token itself costs no read: the list is one Query of the customer's index, and
-    // a ticket one BatchGetItem (ticket and brand together).
+    // The token itself costs no read: the list is one Query of the customer's index (and
+    // the brand, read alongside), a ticket one BatchGetItem (ticket and brand together).
     app.take_ops();
     let list = app.get("/v1/portal/tickets", &token).await;
-    assert_eq!(app.take_ops(), (vec!["Query".to_string()], 0));
+    let (mut ops, writes) = app.take_ops();
+    ops.sort();
+    assert_eq!(
+        (ops, writes),
+        (vec!["GetItem".to_string(), "Query".to_string()], 0)
+    );
     app.get(&format!("/v1/portal/tickets/{id}/attachments"), &token)
         .await;
     assert_eq!(
@@ -773,4 +778,159 @@ async fn agents_cannot_mint_portal_tokens_but_admins_can() {
     assert_eq!(app.post(&path, &admin, body.clone()).await.status, 201);
     let other_org = app.tenant(Mode::Live).await;
     assert_eq!(app.post(&path, &other_org.key, body).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_browser_verifies_a_link_only_from_the_brands_origin_and_reads_expired_answers() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let shop = "http://localhost:5173";
+    app.patch(
+        &format!("/v1/brands/{}", t.brand_id),
+        &t.key,
+        json!({"portalOrigins": [shop]}),
+    )
+    .await;
+    let link = || {
+        let (app, brand, key) = (&app, t.brand_id.to_string(), t.key.clone());
+        async move {
+            let res = app
+                .post(
+                    &format!("/v1/brands/{brand}/portal/magic-link"),
+                    &key,
+                    json!({"email": unique_email("v"), "portalUrl": "http://localhost:5173/help#inbox"}),
+                )
+                .await;
+            let url = res.body["testModeLink"].as_str().unwrap().to_string();
+            // The token goes before the fragment.
+            assert!(
+                url.ends_with("#inbox") && url.contains("/help?token=pml_"),
+                "{url}"
+            );
+            url.split("token=")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches("#inbox")
+                .to_string()
+        }
+    };
+    let verify_from = |origin: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let headers = vec![
+                ("content-type".to_string(), "application/json".to_string()),
+                ("origin".to_string(), origin.to_string()),
+            ];
+            app.send_with_headers(
+                "POST",
+                "/v1/portal/verify",
+                &headers,
+                Some(json!({"token": token}).to_string()),
+            )
+            .await
+        }
+    };
+    let ok = verify_from(shop, link().await).await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    assert_eq!(ok.header("access-control-allow-origin"), Some(shop));
+    let elsewhere = verify_from("https://evil.test", link().await).await;
+    assert_eq!(elsewhere.status, 403);
+    assert!(elsewhere.header("access-control-allow-origin").is_none());
+
+    // An expired token's own origin can read the 401 (and ask for a new token); others not.
+    let token = ok.body["token"].as_str().unwrap().to_string();
+    app.clock.advance(3600);
+    let expired = send_from(&app, "GET", "/v1/portal/tickets", &token, shop, None).await;
+    assert_eq!(expired.status, 401);
+    assert_eq!(expired.body["code"], "portal_token_expired");
+    assert_eq!(expired.header("access-control-allow-origin"), Some(shop));
+    let other = send_from(
+        &app,
+        "GET",
+        "/v1/portal/tickets",
+        &token,
+        "https://evil.test",
+        None,
+    )
+    .await;
+    assert_eq!(other.status, 401);
+    assert!(other.header("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_per_customer() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let a = token_for(&app, &t, &unique_email("a")).await;
+    let b = token_for(&app, &t, &unique_email("b")).await;
+    let create = |token: String| {
+        let app = &app;
+        async move {
+            let headers = vec![
+                ("content-type".to_string(), "application/json".to_string()),
+                ("authorization".to_string(), format!("Bearer {token}")),
+                ("x-idempotency-key".to_string(), "order-1042".to_string()),
+            ];
+            app.send_with_headers(
+                "POST",
+                "/v1/portal/tickets",
+                &headers,
+                Some(json!({"title": "Same"}).to_string()),
+            )
+            .await
+        }
+    };
+    let first = create(a.clone()).await;
+    let replay = create(a).await;
+    let theirs = create(b).await;
+    assert_eq!(first.body["id"], replay.body["id"]);
+    assert_eq!(theirs.status, 201);
+    assert_ne!(
+        theirs.body["id"], first.body["id"],
+        "another customer's key is theirs"
+    );
+}
+
+#[tokio::test]
+async fn refreshing_stops_a_week_after_sign_in() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let minted = mint(
+        &app,
+        &t,
+        json!({"email": unique_email("w"), "expiresIn": "24h"}),
+    )
+    .await;
+    let mut token = minted.body["token"].as_str().unwrap().to_string();
+    let mut refreshed = 0;
+    loop {
+        app.clock.advance(23 * 3600);
+        let res = app.post("/v1/portal/refresh", &token, json!({})).await;
+        if res.status != 201 {
+            assert_eq!(res.status, 401);
+            assert_eq!(res.body["code"], "portal_session_expired");
+            break;
+        }
+        refreshed += 1;
+        token = res.body["token"].as_str().unwrap().to_string();
+        assert!(refreshed < 20, "refresh never stops");
+    }
+    assert_eq!(refreshed, 7, "7 × 23 h fit in a week");
+}
+
+#[tokio::test]
+async fn a_deleted_brand_lists_nothing_to_its_customers() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let token = token_for(&app, &t, &unique_email("d")).await;
+    portal_ticket(&app, &token, "Before").await;
+    app.delete(&format!("/v1/brands/{}?confirm=true", t.brand_id), &t.key)
+        .await;
+    assert_eq!(app.get("/v1/portal/tickets", &token).await.status, 404);
+    assert_eq!(
+        app.post("/v1/portal/tickets", &token, json!({"title": "After"}))
+            .await
+            .status,
+        404
+    );
 }

@@ -25,6 +25,7 @@ fn main() {
         origins: vec!["https://help.example.com".into()],
         iat: now,
         exp: now + 3600,
+        auth: now,
     };
     let token = keys.sign(claims.clone());
     let n = 200_000;

@@ -6,6 +6,9 @@
 //! stream record and deletes what is left: every item of the brand's partition (and each
 //! intake endpoint's token lookup), then every object under the brand's S3 prefix. It is
 //! idempotent, so a retried batch is harmless.
+//!
+//! It also deletes the S3 object of a pending upload whose record DynamoDB's TTL removed
+//! (never claimed by a ticket within a day).
 
 use dispatch_domain::{BrandId, Mode, OrgId};
 use dispatch_files::Files;
@@ -44,6 +47,37 @@ fn removed_brand(record: &Value) -> Option<(OrgId, Mode, BrandId)> {
     Some((org, mode, brand))
 }
 
+/// The object of a pending upload that expired unclaimed: removed by DynamoDB's TTL (not
+/// by a ticket create claiming it, which keeps the object), with a key under the pending
+/// prefix of the partition the record lived in.
+fn expired_pending_upload(record: &Value) -> Option<String> {
+    let by_ttl = record["userIdentity"]["type"] == "Service"
+        && record["userIdentity"]["principalId"] == "dynamodb.amazonaws.com";
+    let image = &record["dynamodb"]["OldImage"];
+    if record["eventName"] != "REMOVE" || !by_ttl || image["type"]["S"] != "attachment" {
+        return None;
+    }
+    if !image["ticketId"].is_null() {
+        return None;
+    }
+    // pk = ORG#{org}#{mode}#BRAND#{brand} → key must start {org}/{mode}/{brand}/pending/
+    let pk = image["pk"]["S"].as_str()?;
+    let mut parts = pk.split('#');
+    let (Some("ORG"), Some(org), Some(mode), Some("BRAND"), Some(brand), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let key = image["objectKey"]["S"].as_str()?;
+    key.starts_with(&format!("{org}/{mode}/{brand}/pending/"))
+        .then(|| key.to_string())
+}
+
 /// Handles one batch of stream records. Records other than brand removals are ignored
 /// (the template's filter already drops them in AWS).
 pub async fn on_stream<S, F>(deps: &Cleanup<S, F>, event: Value) -> Result<Value, CleanupError>
@@ -52,7 +86,13 @@ where
     F: Files,
 {
     let mut purged = Vec::new();
+    let mut expired = Vec::new();
     for record in event["Records"].as_array().into_iter().flatten() {
+        if let Some(key) = expired_pending_upload(record) {
+            deps.files.delete(&key).await?;
+            expired.push(json!(key));
+            continue;
+        }
         let Some((org, mode, brand)) = removed_brand(record) else {
             continue;
         };
@@ -64,12 +104,44 @@ where
         tracing::info!(brand = %brand, items, files, "purged a deleted brand");
         purged.push(json!({"brandId": brand.as_str(), "items": items, "files": files}));
     }
-    Ok(json!({ "purged": purged }))
+    Ok(json!({ "purged": purged, "expiredUploads": expired }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pending(by_ttl: bool, ticket: Option<&str>, key: &str) -> Value {
+        let mut image = json!({
+            "pk": {"S": "ORG#org_1#test#BRAND#br_1"}, "type": {"S": "attachment"},
+            "objectKey": {"S": key}
+        });
+        if let Some(t) = ticket {
+            image["ticketId"] = json!({"S": t});
+        }
+        let identity = if by_ttl {
+            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"})
+        } else {
+            Value::Null
+        };
+        json!({"eventName": "REMOVE", "userIdentity": identity, "dynamodb": {"OldImage": image}})
+    }
+
+    #[test]
+    fn only_ttl_expired_pending_uploads_lose_their_object() {
+        let key = "org_1/test/br_1/pending/att_1";
+        assert_eq!(
+            expired_pending_upload(&pending(true, None, key)).as_deref(),
+            Some(key)
+        );
+        // Claimed by a ticket create (a user delete): the ticket now uses the object.
+        assert!(expired_pending_upload(&pending(false, None, key)).is_none());
+        assert!(expired_pending_upload(&pending(true, Some("tkt_1"), key)).is_none());
+        // A key outside the record's own pending prefix is never touched.
+        assert!(
+            expired_pending_upload(&pending(true, None, "org_2/test/br_1/pending/x")).is_none()
+        );
+    }
 
     fn record(event: &str, kind: &str, pk: &str, org: &str, id: &str) -> Value {
         json!({"eventName": event, "dynamodb": {"OldImage": {

@@ -286,7 +286,7 @@ where
         .headers()
         .get(idempotency::HEADER)
         .or_else(|| req.headers().get("x-webhook-id"));
-    idempotency::once_per_key(ctx, &endpoint.org_id, endpoint.mode, &req, key, || {
+    idempotency::once_per_key(ctx, &endpoint.org_id, endpoint.mode, "", &req, key, || {
         submit_once(deps, &endpoint, &req)
     })
     .await
@@ -332,7 +332,12 @@ where
                 .as_deref()
                 // The message's first line, cut to 80 characters (titles are one line).
                 .and_then(|b| b.lines().map(str::trim).find(|l| !l.is_empty()))
-                .map(|line| line.chars().take(80).collect::<String>())
+                .map(|line| {
+                    line.chars()
+                        .map(|c| if c.is_control() { ' ' } else { c })
+                        .take(80)
+                        .collect::<String>()
+                })
                 .filter(|t| !t.is_empty())
         })
         .unwrap_or_else(|| format!("New submission: {}", endpoint.name));

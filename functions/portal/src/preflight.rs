@@ -15,7 +15,7 @@ pub async fn preflight<S: BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
     let origin = request_origin(&req);
     if req.uri().path().starts_with(PORTAL_PREFIX) {
         let allowed = match origin {
-            Some(o) if o.len() <= 255 => ctx.store.origin_allowed(o).await?,
+            Some(o) if o.len() <= 300 => ctx.store.origin_allowed(o).await?,
             _ => false,
         };
         let origin = origin.filter(|_| allowed);

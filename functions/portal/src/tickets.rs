@@ -95,7 +95,7 @@ pub(crate) async fn own_ticket<S: TicketStore>(
 
 /// `GET /v1/portal/tickets`: the customer's tickets, newest first, as both `data` (the
 /// SDK) and `tickets` (the product page).
-pub async fn list<S: TicketStore>(ctx: &Context<S>, req: Request) -> Reply {
+pub async fn list<S: TicketStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
     portal(ctx, req, |claims, req| async move {
         let status = query_param(&req, "status")
             .map(|s| Status::parse(&s).map_err(|m| ApiError::validation("status", &m)))
@@ -106,9 +106,10 @@ pub async fn list<S: TicketStore>(ctx: &Context<S>, req: Request) -> Reply {
             claims.org, claims.mode, claims.brand, claims.cus, status
         );
         let page = page_request(&req, key, &scope)?;
-        let result = ctx
-            .store
-            .list_customer_tickets(
+        // The brand is read alongside (same latency): a deleted brand lists nothing.
+        let (brand, result) = tokio::join!(
+            ctx.store.brand(&claims.org, claims.mode, &claims.brand),
+            ctx.store.list_customer_tickets(
                 &claims.org,
                 claims.mode,
                 &claims.brand,
@@ -117,7 +118,9 @@ pub async fn list<S: TicketStore>(ctx: &Context<S>, req: Request) -> Reply {
                 page.after.as_deref(),
                 page.limit,
             )
-            .await?;
+        );
+        brand?.ok_or(ApiError::NotFound)?;
+        let result = result?;
         let views: Vec<PortalTicket> = result.items.iter().map(PortalTicket::from).collect();
         let mut response = page_response(views, result.next, key, &scope)?;
         // Same list under both names.
@@ -188,7 +191,8 @@ where
 {
     portal(ctx, req, |claims, req| async move {
         let key = req.headers().get(idempotency::HEADER);
-        idempotency::once_per_key(ctx, &claims.org, claims.mode, &req, key, || {
+        let caller = claims.cus.to_string();
+        idempotency::once_per_key(ctx, &claims.org, claims.mode, &caller, &req, key, || {
             create_once(ctx, &claims, &req)
         })
         .await
@@ -275,10 +279,11 @@ where
         claimed_pending: attachments.iter().map(|a| a.id.clone()).collect(),
         attachments,
     };
+    let claimed = !new.claimed_pending.is_empty();
     match open_ticket(ctx, &claims.org, claims.mode, brand, new).await {
         Ok((ticket, _)) => json(StatusCode::CREATED, &PortalTicket::from(&ticket)),
         // A pending upload was attached elsewhere meanwhile.
-        Err(ApiError::NotFound) => Err(ApiError::Conflict {
+        Err(ApiError::NotFound) if claimed => Err(ApiError::Conflict {
             code: "attachment_taken",
             message: "An attachment was attached to another ticket meanwhile.".into(),
         }),
@@ -298,31 +303,41 @@ where
     S: TicketStore + CommentStore + IdempotencyStore,
 {
     portal(ctx, req, |claims, req| async move {
+        // Ownership first: a replayed answer is only ever the customer's own.
+        let ticket = own_ticket(ctx, &claims, &req).await?;
         let key = req.headers().get(idempotency::HEADER);
-        idempotency::once_per_key(ctx, &claims.org, claims.mode, &req, key, || async {
-            let ticket = own_ticket(ctx, &claims, &req).await?;
-            let input: CommentInput = parse_json(&req)?;
-            let body = parse_comment_body(input.body.as_deref().unwrap_or_default())
-                .map_err(|m| ApiError::validation("body", &m))?;
-            let comment = Comment {
-                id: CommentId::generate(ctx.clock.now_millis()),
-                ticket_id: ticket.id,
-                body,
-                author_type: AuthorType::Customer,
-                author_name: Some(claims.name.clone().unwrap_or_else(|| claims.email.clone())),
-                metadata: Metadata::default(),
-                created_at: ctx.clock.now(),
-            };
-            match ctx
-                .store
-                .add_comment(&claims.org, claims.mode, &claims.brand, &comment)
-                .await
-            {
-                Ok(()) => json(StatusCode::CREATED, &PortalComment::from(&comment)),
-                Err(StoreError::NotFound) => Err(ApiError::NotFound),
-                Err(e) => Err(e.into()),
-            }
-        })
+        let caller = claims.cus.to_string();
+        idempotency::once_per_key(
+            ctx,
+            &claims.org,
+            claims.mode,
+            &caller,
+            &req,
+            key,
+            || async {
+                let input: CommentInput = parse_json(&req)?;
+                let body = parse_comment_body(input.body.as_deref().unwrap_or_default())
+                    .map_err(|m| ApiError::validation("body", &m))?;
+                let comment = Comment {
+                    id: CommentId::generate(ctx.clock.now_millis()),
+                    ticket_id: ticket.id,
+                    body,
+                    author_type: AuthorType::Customer,
+                    author_name: Some(claims.name.clone().unwrap_or_else(|| claims.email.clone())),
+                    metadata: Metadata::default(),
+                    created_at: ctx.clock.now(),
+                };
+                match ctx
+                    .store
+                    .add_comment(&claims.org, claims.mode, &claims.brand, &comment)
+                    .await
+                {
+                    Ok(()) => json(StatusCode::CREATED, &PortalComment::from(&comment)),
+                    Err(StoreError::NotFound) => Err(ApiError::NotFound),
+                    Err(e) => Err(e.into()),
+                }
+            },
+        )
         .await
     })
     .await

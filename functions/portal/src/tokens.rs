@@ -1,11 +1,12 @@
 //! Minting portal tokens, portal sign-in links, and refreshing.
 
 use crate::PortalMail;
-use dispatch_auth::portal_token::{PortalClaims, parse_expires_in};
+use dispatch_auth::portal_token::{MAX_REFRESH_SECS, PortalClaims, parse_expires_in};
 use dispatch_auth::{OpaqueToken, TokenKind};
 use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::{Email, FieldErrors, Mode, Timestamp};
+use dispatch_http::cors::{allow_origin, request_origin};
 use dispatch_http::{ApiError, Context, Reply, authenticate, json, parse_json, reachable_brand};
 use dispatch_mail::{Mail, Mailer};
 use dispatch_store::{
@@ -81,6 +82,7 @@ fn claims_for(
             .collect(),
         iat: now.unix(),
         exp: now.unix() + ttl,
+        auth: now.unix(),
     }
 }
 
@@ -283,8 +285,13 @@ where
             },
         )
         .await?;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let link = format!("{url}{separator}token={}", token.expose());
+    // The token goes in the query, before any fragment.
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, format!("#{f}")),
+        None => (url.as_str(), String::new()),
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let link = format!("{base}{separator}token={}{fragment}", token.expose());
     if principal.mode == Mode::Test {
         return json(
             StatusCode::ACCEPTED,
@@ -330,6 +337,17 @@ where
         .brand(&link.org_id, link.mode, &link.brand_id)
         .await?
         .ok_or(INVALID_LINK)?;
+    // A browser may read the token only from one of the brand's portal origins (the link
+    // is spent either way: a link opened elsewhere is not trusted).
+    let origin = request_origin(&req).map(str::to_string);
+    if let Some(o) = &origin
+        && !brand.portal_origins.iter().any(|p| p.as_str() == o)
+    {
+        return Err(ApiError::Forbidden {
+            code: "origin_not_allowed",
+            message: "This origin is not one of the brand's portal origins.",
+        });
+    }
     let customer = Customer {
         id: link.customer_id,
         brand_id: brand.id.clone(),
@@ -339,7 +357,7 @@ where
         created_at: now,
         updated_at: now,
     };
-    issue(
+    let mut response = issue(
         ctx,
         claims_for(
             &brand,
@@ -349,7 +367,11 @@ where
             now,
             dispatch_auth::portal_token::DEFAULT_TTL_SECS,
         ),
-    )
+    )?;
+    if let Some(o) = &origin {
+        allow_origin(&mut response, o, false);
+    }
+    Ok(response)
 }
 
 /// `POST /v1/portal/refresh` (portal token): a fresh token for the same customer, with the
@@ -363,6 +385,12 @@ pub async fn refresh<S: BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
             .await?
             .ok_or(ApiError::NotFound)?;
         let now = ctx.clock.now();
+        if now.unix() - claims.auth > MAX_REFRESH_SECS {
+            return Err(ApiError::Unauthorized {
+                code: "portal_session_expired",
+                message: "This portal sign-in is too old to refresh. Sign in again.",
+            });
+        }
         let ttl = claims.exp - claims.iat;
         issue(
             ctx,

@@ -19,10 +19,13 @@ pub const PREFIX: &str = "pt_";
 pub const DEFAULT_TTL_SECS: i64 = 60 * 60;
 /// Longest lifetime: 24 hours.
 pub const MAX_TTL_SECS: i64 = 24 * 60 * 60;
+/// How long refreshes can extend one minting or sign-in (then the application mints anew
+/// or the customer signs in again): 7 days, the dashboard session's absolute limit.
+pub const MAX_REFRESH_SECS: i64 = 7 * 24 * 60 * 60;
 /// Tokens issued this far "in the future" are refused (clock skew allowance).
 const MAX_FUTURE_SKEW_SECS: i64 = 60;
 /// A token larger than this is refused before decoding.
-const MAX_TOKEN_LEN: usize = 4096;
+const MAX_TOKEN_LEN: usize = 8192;
 const TYPE: &str = "portal";
 const ALGORITHM: &str = "HS256";
 
@@ -47,6 +50,9 @@ pub struct PortalClaims {
     /// Issued at / expires at, Unix seconds.
     pub iat: i64,
     pub exp: i64,
+    /// When the customer was first let in (minted or signed in by link); refreshes keep
+    /// it, and stop after [`MAX_REFRESH_SECS`].
+    pub auth: i64,
 }
 
 /// Why a token was refused. Callers answer 401 for all of them.
@@ -127,10 +133,13 @@ impl PortalKeys {
         format!("{signed}.{mac}")
     }
 
-    /// The claims of a token this server issued that is valid at `now` (Unix seconds).
-    /// Checks, in order: shape, known key id, MAC (constant time), type and algorithm,
-    /// then time. No I/O.
-    pub fn verify(&self, token: &str, now: i64) -> Result<PortalClaims, PortalTokenError> {
+    /// The claims of a token this server signed, whatever its times (to let an expired
+    /// token's own origins read the 401 that says so). Never use it to authorize.
+    pub fn claims_if_signed(&self, token: &str) -> Option<PortalClaims> {
+        self.check_signature(token).ok()
+    }
+
+    fn check_signature(&self, token: &str) -> Result<PortalClaims, PortalTokenError> {
         use PortalTokenError::*;
         if token.len() > MAX_TOKEN_LEN {
             return Err(Malformed);
@@ -151,7 +160,19 @@ impl PortalKeys {
         if claims.typ != TYPE || claims.alg != ALGORITHM {
             return Err(Malformed);
         }
-        if claims.iat > now + MAX_FUTURE_SKEW_SECS || claims.exp - claims.iat > MAX_TTL_SECS {
+        Ok(claims)
+    }
+
+    /// The claims of a token this server issued that is valid at `now` (Unix seconds).
+    /// Checks, in order: shape, known key id, MAC (constant time), type and algorithm,
+    /// then time. No I/O.
+    pub fn verify(&self, token: &str, now: i64) -> Result<PortalClaims, PortalTokenError> {
+        use PortalTokenError::*;
+        let claims = self.check_signature(token)?;
+        if claims.iat > now + MAX_FUTURE_SKEW_SECS
+            || claims.exp - claims.iat > MAX_TTL_SECS
+            || claims.auth > claims.iat
+        {
             return Err(NotYetValid);
         }
         if now >= claims.exp {
@@ -218,6 +239,7 @@ mod tests {
             origins: vec!["https://shop.example".into()],
             iat,
             exp,
+            auth: iat,
         }
     }
 

@@ -43,7 +43,10 @@ pub fn allow_origin(response: &mut Response<Body>, origin: &str, credentials: bo
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("x-request-id, retry-after"),
+        HeaderValue::from_static(
+            "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, \
+             x-ratelimit-reset, idempotent-replayed",
+        ),
     );
     if credentials {
         headers.insert(

@@ -27,15 +27,18 @@ where
     Fut: Future<Output = Reply>,
 {
     let key = req.headers().get(HEADER);
-    once_per_key(ctx, &principal.org_id, principal.mode, req, key, work).await
+    once_per_key(ctx, &principal.org_id, principal.mode, "", req, key, work).await
 }
 
-/// [`once`] for callers without a principal (intake), with the key taken from wherever
-/// that caller's clients send it; results are stored under `org` and `mode`.
+/// [`once`] for callers without a principal (intake, the portal), with the key taken from
+/// wherever that caller's clients send it; results are stored under `org` and `mode`, and
+/// keys are separate per `caller` (a portal customer's keys never meet another's).
+#[allow(clippy::too_many_arguments)]
 pub async fn once_per_key<S, F, Fut>(
     ctx: &Context<S>,
     org: &OrgId,
     mode: Mode,
+    caller: &str,
     req: &Request,
     key: Option<&HeaderValue>,
     work: F,
@@ -58,8 +61,12 @@ where
                 "must be 1-255 printable ASCII characters",
             )
         })?;
-    let key_hash =
-        SecretHash::of(&format!("{} {}\n{key}", req.method(), req.uri().path())).to_hex();
+    let scoped = if caller.is_empty() {
+        format!("{} {}\n{key}", req.method(), req.uri().path())
+    } else {
+        format!("{caller}\n{} {}\n{key}", req.method(), req.uri().path())
+    };
+    let key_hash = SecretHash::of(&scoped).to_hex();
     let request_hash = SecretHash::of(&String::from_utf8_lossy(req.body().as_ref())).to_hex();
     match ctx
         .store

@@ -21,6 +21,16 @@ const ORIGIN_NOT_ALLOWED: ApiError = ApiError::Forbidden {
     message: "This origin is not one of the brand's portal origins.",
 };
 
+/// The Bearer token of the request, if any.
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
 /// The claims of the request's portal token, valid now. No I/O.
 pub fn authenticate_portal<S>(ctx: &Context<S>, req: &Request) -> Result<PortalClaims, ApiError> {
     let header = req
@@ -55,8 +65,23 @@ where
     F: FnOnce(PortalClaims, Request) -> Fut,
     Fut: Future<Output = Reply>,
 {
-    let claims = authenticate_portal(ctx, &req)?;
     let origin = cors::request_origin(&req).map(str::to_string);
+    let claims = match authenticate_portal(ctx, &req) {
+        Ok(claims) => claims,
+        // An expired (or otherwise refused) token we did sign still names its origins:
+        // they may read the 401, so the page can ask for a new token.
+        Err(err) => {
+            let signed = bearer(&req)
+                .and_then(|t| ctx.portal_keys.as_ref()?.claims_if_signed(t))
+                .filter(|c| origin.as_ref().is_some_and(|o| c.origins.contains(o)));
+            let (Some(_), Some(o)) = (signed, &origin) else {
+                return Err(err);
+            };
+            let mut response = err.into_response(&request_id(&req));
+            cors::allow_origin(&mut response, o, false);
+            return Ok(response);
+        }
+    };
     if let Some(o) = &origin
         && !claims.origins.iter().any(|allowed| allowed == o)
     {
