@@ -245,3 +245,40 @@ async fn every_route_is_wired_and_only_health_is_public() {
         }
     }
 }
+
+/// `cargo lambda watch` runs a function by its binary name: a name used twice in the
+/// workspace (a tool or a benchmark named like a function) makes that route fail.
+#[test]
+fn binary_names_are_unique_across_the_workspace() {
+    let text = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    let manifest: toml::Value = toml::from_str(&text).unwrap();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for member in manifest["workspace"]["members"].as_array().unwrap() {
+        let dir = workspace_root().join(member.as_str().unwrap());
+        let mut names = Vec::new();
+        if let Ok(files) = std::fs::read_dir(dir.join("src/bin")) {
+            for file in files {
+                let path = file.unwrap().path();
+                if path.extension().is_some_and(|e| e == "rs") {
+                    names.push(path.file_stem().unwrap().to_string_lossy().to_string());
+                }
+            }
+        }
+        let package: toml::Value =
+            toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml")).unwrap()).unwrap();
+        for bin in package
+            .get("bin")
+            .and_then(|b| b.as_array())
+            .into_iter()
+            .flatten()
+        {
+            names.push(bin["name"].as_str().unwrap().to_string());
+        }
+        if dir.join("src/main.rs").exists() {
+            names.push(package["package"]["name"].as_str().unwrap().to_string());
+        }
+        for name in names {
+            assert!(seen.insert(name.clone()), "binary {name} is defined twice");
+        }
+    }
+}
