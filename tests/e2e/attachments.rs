@@ -308,3 +308,84 @@ async fn attachments_of_other_tenants_modes_scopes_and_deleted_tickets_are_not_f
     .await;
     assert_eq!(declared.status, 404);
 }
+
+#[tokio::test]
+async fn files_uploaded_before_the_ticket_attach_by_id_once() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let brand = format!("/v1/brands/{}", t.brand_id);
+    let declared = app
+        .post(
+            &format!("{brand}/attachments"),
+            &t.key,
+            json!({"filename": "contract.pdf", "contentType": "application/pdf", "size": 4}),
+        )
+        .await;
+    assert_eq!(declared.status, 201, "{}", declared.body);
+    assert!(declared.body["attachment"]["ticketId"].is_null());
+    let id = declared.body["attachmentId"].as_str().unwrap().to_string();
+    let url = declared.body["uploadUrl"].as_str().unwrap();
+    assert!(url.contains(&format!("/{}/test/{}/pending/{id}", t.org_id, t.brand_id)));
+    let create = |ids: Value| {
+        let (app, brand, key) = (&app, brand.clone(), t.key.clone());
+        async move {
+            app.post(
+                &format!("{brand}/tickets"),
+                &key,
+                json!({"title": "With the contract", "attachmentIds": ids}),
+            )
+            .await
+        }
+    };
+    // Not uploaded and confirmed yet: refused, nothing created.
+    let early = create(json!([id])).await;
+    assert_eq!(early.status, 400, "{}", early.body);
+    assert_eq!(early.error_fields(), ["attachmentIds[0]"]);
+    assert_eq!(upload(url, "application/pdf", b"%PDF").await, 200);
+    let confirmed = app
+        .post(
+            &format!("{brand}/attachments/{id}/confirm"),
+            &t.key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    // A portal customer's pending upload is not the brand's to attach.
+    let portal = app
+        .post(
+            &format!("{brand}/portal/token"),
+            &t.key,
+            json!({"email": "c@example.com"}),
+        )
+        .await;
+    let customer_upload = app
+        .post(
+            "/v1/portal/tickets/attachments/pending",
+            portal.body["token"].as_str().unwrap(),
+            json!({"filename": "x.txt", "contentType": "text/plain", "size": 1}),
+        )
+        .await;
+    let theirs = customer_upload.body["attachmentId"].as_str().unwrap();
+    assert_eq!(create(json!([theirs])).await.status, 400);
+
+    let created = create(json!([id])).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["attachmentCount"], 1);
+    let ticket = created.body["id"].as_str().unwrap();
+    let files = app
+        .get(&format!("{brand}/tickets/{ticket}/attachments"), &t.key)
+        .await;
+    assert_eq!(files.body[0]["id"], id.as_str());
+    let got = http_request(
+        "GET",
+        files.body[0]["downloadUrl"].as_str().unwrap(),
+        &[],
+        &[],
+    )
+    .await;
+    assert_eq!(got.body, b"%PDF");
+    // Attached once: the next ticket cannot take it.
+    assert_eq!(create(json!([id])).await.status, 400);
+    let bad = create(json!(["att_nope", id, id])).await;
+    assert_eq!(bad.status, 400);
+}

@@ -508,6 +508,18 @@ impl TestApp {
             "attachments-list" => {
                 dispatch(req, |r| dispatch_attachments::list(&self.attachments, r)).await
             }
+            "attachments-pending" => {
+                dispatch(req, |r| {
+                    dispatch_attachments::create_pending(&self.attachments, r)
+                })
+                .await
+            }
+            "attachments-pending-confirm" => {
+                dispatch(req, |r| {
+                    dispatch_attachments::confirm_pending(&self.attachments, r)
+                })
+                .await
+            }
             "attachments-get" => {
                 dispatch(req, |r| dispatch_attachments::get(&self.attachments, r)).await
             }

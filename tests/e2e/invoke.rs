@@ -93,6 +93,27 @@ async fn every_function_binary_answers_its_event() {
                 event = event.replace(placeholder, &value);
             }
         }
+        if event.contains("{{BRAND_PENDING_ATTACHMENT_ID}}") {
+            let declared = app
+                .post(
+                    &format!("/v1/brands/{}/attachments", tenant.brand_id),
+                    &tenant.key,
+                    json!({"filename": "a.txt", "contentType": "text/plain", "size": 2}),
+                )
+                .await;
+            let put = http_request(
+                "PUT",
+                declared.body["uploadUrl"].as_str().unwrap(),
+                &[("Content-Type", "text/plain"), ("Content-Length", "2")],
+                b"ok",
+            )
+            .await;
+            assert_eq!(put.status, 200);
+            event = event.replace(
+                "{{BRAND_PENDING_ATTACHMENT_ID}}",
+                declared.body["attachmentId"].as_str().unwrap(),
+            );
+        }
         if event.contains("{{INTAKE_TOKEN}}") {
             let intake = app
                 .post(

@@ -133,6 +133,20 @@ const ROUTES: &[Row] = &[
         202,
         403,
     ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/attachments",
+        Some(r#"{"filename":"m.txt","contentType":"text/plain","size":2}"#),
+        201,
+        201,
+    ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/attachments/{pendingId}/confirm",
+        None,
+        200,
+        200,
+    ),
     row("GET", "/v1/brands/{brandId}/intake", None, 200, 403),
     row(
         "POST",
@@ -153,7 +167,12 @@ fn every_brand_route_is_in_the_matrix() {
         .collect();
     let covered: BTreeSet<(String, String)> = ROUTES
         .iter()
-        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.path.replace("{pendingId}", "{attachmentId}"),
+            )
+        })
         .collect();
     assert_eq!(
         routed, covered,
@@ -204,6 +223,19 @@ impl Fixture {
         .await;
         assert_eq!(put.status, 200);
         let intake = post(format!("{b}/intake"), json!({"name": "Fixture"})).await;
+        let pending = post(
+            format!("{b}/attachments"),
+            json!({"filename": "p.txt", "contentType": "text/plain", "size": 2}),
+        )
+        .await;
+        let put = http_request(
+            "PUT",
+            pending["uploadUrl"].as_str().unwrap(),
+            &[("Content-Type", "text/plain"), ("Content-Length", "2")],
+            b"ok",
+        )
+        .await;
+        assert_eq!(put.status, 200);
         Fixture {
             ids: vec![
                 ("{brandId}", brand),
@@ -214,6 +246,10 @@ impl Fixture {
                     declared["attachmentId"].as_str().unwrap().to_string(),
                 ),
                 ("{id}", intake["token"].as_str().unwrap().to_string()),
+                (
+                    "{pendingId}",
+                    pending["attachmentId"].as_str().unwrap().to_string(),
+                ),
             ],
         }
     }
@@ -375,7 +411,7 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
         files: app.attachments.files.clone(),
     };
     let result = on_stream(&cleanup, event.clone()).await.unwrap();
-    assert_eq!(result["purged"][0]["files"], 1, "{result}");
+    assert_eq!(result["purged"][0]["files"], 2, "{result}");
     assert!(app.raw_items_containing(&brand_id).await.is_empty());
     assert!(app.raw_items_containing(&intake_token).await.is_empty());
     // S3 answers 403 or 404 for a missing key, depending on the caller's list permission.

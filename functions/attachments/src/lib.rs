@@ -6,18 +6,23 @@
 //!   object of exactly that size and type (`HeadObject`)
 //! - `GET …/attachments` → [`list`], `GET …/attachments/{attachmentId}` → [`get`]: records,
 //!   with a short-lived presigned download for uploaded files
+//! - `POST /v1/brands/{brandId}/attachments` → [`create_pending`] and
+//!   `POST /v1/brands/{brandId}/attachments/{attachmentId}/confirm` → [`confirm_pending`]: an
+//!   upload before its ticket exists, attached by `attachmentIds` on the ticket create
 
 use dispatch_auth::Principal;
 use dispatch_domain::attachment::{
     self, Attachment, AttachmentStatus, DOWNLOAD_TTL_SECS, UPLOAD_TTL_SECS,
 };
-use dispatch_domain::{AttachmentId, FieldErrors, Mode, OrgId, Timestamp};
+use dispatch_domain::{AttachmentId, BrandId, FieldErrors, Mode, OrgId, TicketId, Timestamp};
 use dispatch_files::{Files, FilesError, Presigned};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id, ticket_path,
+    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id,
+    reachable_brand, ticket_path,
 };
 use dispatch_store::{
-    AttachmentStore, CredentialStore, IdempotencyStore, SessionStore, StoreError, TicketStore,
+    AttachmentStore, BrandStore, CredentialStore, IdempotencyStore, SessionStore, StoreError,
+    TicketStore,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -228,8 +233,71 @@ where
     S: AttachmentStore,
     F: Files,
 {
-    let ctx = &deps.ctx;
     let (brand, ticket) = ticket_path(principal, req)?;
+    declare(deps, principal, req, brand, Some(ticket)).await
+}
+
+/// `POST /v1/brands/{brandId}/attachments`: a pending upload (no ticket yet), kept a day
+/// for `attachmentIds` on `POST …/tickets`.
+pub async fn create_pending<S, F>(deps: &Attachments<S, F>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + BrandStore + AttachmentStore + IdempotencyStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let principal = authenticate(ctx, &req).await?;
+    idempotency::once(ctx, &principal, &req, || async {
+        let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+        declare(deps, &principal, &req, brand.id, None).await
+    })
+    .await
+}
+
+/// `POST /v1/brands/{brandId}/attachments/{attachmentId}/confirm`.
+pub async fn confirm_pending<S, F>(deps: &Attachments<S, F>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + BrandStore + AttachmentStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let principal = authenticate(ctx, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    let id = path_id(&req, "attachmentId", AttachmentId::parse)?;
+    let now = ctx.clock.now();
+    // Only the brand's own pending uploads (a portal customer's belong to the customer).
+    let record = ctx
+        .store
+        .attachment(&principal.org_id, principal.mode, &brand.id, None, &id, now)
+        .await?
+        .filter(|a| a.customer_id.is_none())
+        .ok_or(ApiError::NotFound)?;
+    let confirmed = confirm_upload(
+        &ctx.store,
+        &deps.files,
+        &principal.org_id,
+        principal.mode,
+        record,
+        now,
+    )
+    .await?;
+    json(
+        StatusCode::OK,
+        &with_download(&deps.files, &confirmed, now).await?,
+    )
+}
+
+async fn declare<S, F>(
+    deps: &Attachments<S, F>,
+    principal: &Principal,
+    req: &Request,
+    brand: BrandId,
+    ticket: Option<TicketId>,
+) -> Reply
+where
+    S: AttachmentStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
     let declared = parse_declaration(req)?;
     let now = ctx.clock.now();
     let id = AttachmentId::generate(ctx.clock.now_millis());
@@ -238,12 +306,12 @@ where
             &principal.org_id,
             principal.mode,
             &brand,
-            Some(&ticket),
+            ticket.as_ref(),
             &id,
         ),
         id,
         brand_id: brand,
-        ticket_id: Some(ticket),
+        ticket_id: ticket,
         customer_id: None,
         filename: declared.filename,
         content_type: declared.content_type,

@@ -2,13 +2,13 @@
 //! mode and brand, and a ticket answers only when its customer is the token's customer.
 
 use dispatch_auth::portal_token::PortalClaims;
-use dispatch_domain::attachment::{Attachment, AttachmentStatus, MAX_ATTACHMENTS_PER_CREATE};
+use dispatch_domain::attachment::AttachmentStatus;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::customer::CustomerName;
 use dispatch_domain::ticket::{
     AuthorType, Comment, Priority, Status, Ticket, parse_body, parse_comment_body, parse_title,
 };
-use dispatch_domain::{AttachmentId, CommentId, Email, FieldErrors, TicketId};
+use dispatch_domain::{CommentId, Email, FieldErrors, TicketId};
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::portal::portal;
 use dispatch_http::{
@@ -18,7 +18,7 @@ use dispatch_store::{
     AttachmentStore, BrandStore, CommentStore, CustomerStore, IdempotencyStore, StoreError,
     TicketStore,
 };
-use dispatch_tickets::{NewTicket, open_ticket};
+use dispatch_tickets::{NewTicket, claim_pending_uploads, open_ticket};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -214,43 +214,18 @@ where
         .body
         .as_deref()
         .and_then(|b| errors.check("body", parse_body(b)));
-    let ids = input.attachment_ids.unwrap_or_default();
-    if ids.len() > MAX_ATTACHMENTS_PER_CREATE {
-        errors.add(
-            "attachmentIds",
-            format!("at most {MAX_ATTACHMENTS_PER_CREATE} attachments"),
-        );
-    }
     let now = ctx.clock.now();
     let ticket_id = TicketId::generate(ctx.clock.now_millis());
-    let mut attachments: Vec<Attachment> = Vec::new();
-    for (i, raw) in ids.iter().enumerate().take(MAX_ATTACHMENTS_PER_CREATE) {
-        let field = format!("attachmentIds[{i}]");
-        let pending = match AttachmentId::parse(raw) {
-            Some(id) => {
-                ctx.store
-                    .attachment(&claims.org, claims.mode, &claims.brand, None, &id, now)
-                    .await?
-            }
-            None => None,
-        };
-        // Only this customer's own, confirmed, not yet attached uploads.
-        match pending.filter(|a| a.customer_id.as_ref() == Some(&claims.cus)) {
-            Some(a) if a.status == AttachmentStatus::Uploaded => {
-                if attachments.iter().any(|x| x.id == a.id) {
-                    errors.add(field, "is listed twice");
-                } else {
-                    attachments.push(Attachment {
-                        ticket_id: Some(ticket_id.clone()),
-                        updated_at: now,
-                        ..a
-                    });
-                }
-            }
-            Some(_) => errors.add(field, "has not been uploaded and confirmed yet"),
-            None => errors.add(field, "is not a pending upload of yours"),
-        }
-    }
+    let attachments = claim_pending_uploads(
+        ctx,
+        (&claims.org, claims.mode, &claims.brand),
+        input.attachment_ids.as_deref().unwrap_or_default(),
+        Some(&claims.cus),
+        &ticket_id,
+        now,
+        &mut errors,
+    )
+    .await?;
     let Some(title) = title.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };

@@ -13,7 +13,7 @@ mod view;
 pub use comments::{create_comment, list_comments};
 
 use dispatch_auth::Principal;
-use dispatch_domain::attachment::Attachment;
+use dispatch_domain::attachment::{Attachment, AttachmentStatus, MAX_ATTACHMENTS_PER_CREATE};
 use dispatch_domain::brand::Brand;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::customer::{Customer, CustomerName};
@@ -29,8 +29,8 @@ use dispatch_http::{
     reachable_brand, ticket_path,
 };
 use dispatch_store::{
-    BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore, StoreError,
-    TicketFilter, TicketPatch, TicketStore,
+    AttachmentStore, BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore,
+    StoreError, TicketFilter, TicketPatch, TicketStore,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -73,12 +73,19 @@ struct CreateInput {
     metadata: Option<Value>,
     source: Option<String>,
     tags: Option<Vec<String>>,
+    attachment_ids: Option<Vec<String>>,
 }
 
 /// `POST /v1/brands/{brandId}/tickets`.
 pub async fn create<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + BrandStore + CustomerStore + TicketStore + IdempotencyStore,
+    S: CredentialStore
+        + SessionStore
+        + BrandStore
+        + CustomerStore
+        + TicketStore
+        + AttachmentStore
+        + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
     idempotency::once(ctx, &principal, &req, || create_once(ctx, &principal, &req)).await
@@ -86,7 +93,7 @@ where
 
 async fn create_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) -> Reply
 where
-    S: BrandStore + CustomerStore + TicketStore,
+    S: BrandStore + CustomerStore + TicketStore + AttachmentStore,
 {
     let brand = reachable_brand(&ctx.store, principal, req).await?;
     let input: CreateInput = parse_json(req)?;
@@ -143,6 +150,17 @@ where
         "tags",
         parse_tags(input.tags.as_deref().unwrap_or_default()),
     );
+    let ticket_id = TicketId::generate(ctx.clock.now_millis());
+    let attachments = claim_pending_uploads(
+        ctx,
+        (&principal.org_id, principal.mode, &brand.id),
+        input.attachment_ids.as_deref().unwrap_or_default(),
+        None,
+        &ticket_id,
+        ctx.clock.now(),
+        &mut errors,
+    )
+    .await?;
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }
@@ -167,7 +185,7 @@ where
         return Err(ApiError::Internal("validated fields missing".into()));
     };
     let new = NewTicket {
-        id: TicketId::generate(ctx.clock.now_millis()),
+        id: ticket_id,
         title,
         body: body.flatten(),
         status,
@@ -177,15 +195,75 @@ where
         custom_fields,
         metadata,
         tags,
-        attachments: Vec::new(),
-        claimed_pending: Vec::new(),
+        claimed_pending: attachments.iter().map(|a| a.id.clone()).collect(),
+        attachments,
     };
+    let claimed = !new.claimed_pending.is_empty();
     let (ticket, customer) =
-        open_ticket(ctx, &principal.org_id, principal.mode, brand, new).await?;
+        match open_ticket(ctx, &principal.org_id, principal.mode, brand, new).await {
+            Ok(created) => created,
+            // A pending upload was attached elsewhere meanwhile.
+            Err(ApiError::NotFound) if claimed => {
+                return Err(ApiError::Conflict {
+                    code: "attachment_taken",
+                    message: "An attachment was attached to another ticket meanwhile.".into(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
     json(
         StatusCode::CREATED,
         &TicketView::new(&ticket, customer.as_ref()),
     )
+}
+
+/// The pending uploads named by `ids` (field `attachmentIds`), ready to be recorded under
+/// `ticket`: each must be a confirmed, unexpired pending upload of the brand owned by
+/// `owner` (a portal customer, or `None` for uploads made with an API key or session).
+/// Problems are added to `errors`; the claim itself happens in the ticket's transaction.
+pub async fn claim_pending_uploads<S: AttachmentStore>(
+    ctx: &Context<S>,
+    (org, mode, brand): (&OrgId, Mode, &BrandId),
+    ids: &[String],
+    owner: Option<&CustomerId>,
+    ticket: &TicketId,
+    now: Timestamp,
+    errors: &mut FieldErrors,
+) -> Result<Vec<Attachment>, ApiError> {
+    if ids.len() > MAX_ATTACHMENTS_PER_CREATE {
+        errors.add(
+            "attachmentIds",
+            format!("at most {MAX_ATTACHMENTS_PER_CREATE} attachments"),
+        );
+    }
+    let mut attachments: Vec<Attachment> = Vec::new();
+    for (i, raw) in ids.iter().enumerate().take(MAX_ATTACHMENTS_PER_CREATE) {
+        let field = format!("attachmentIds[{i}]");
+        let pending = match AttachmentId::parse(raw) {
+            Some(id) => {
+                ctx.store
+                    .attachment(org, mode, brand, None, &id, now)
+                    .await?
+            }
+            None => None,
+        };
+        match pending.filter(|a| a.customer_id.as_ref() == owner) {
+            Some(a) if a.status == AttachmentStatus::Uploaded => {
+                if attachments.iter().any(|x| x.id == a.id) {
+                    errors.add(field, "is listed twice");
+                } else {
+                    attachments.push(Attachment {
+                        ticket_id: Some(ticket.clone()),
+                        updated_at: now,
+                        ..a
+                    });
+                }
+            }
+            Some(_) => errors.add(field, "has not been uploaded and confirmed yet"),
+            None => errors.add(field, "is not a pending upload of yours"),
+        }
+    }
+    Ok(attachments)
 }
 
 /// A validated ticket to open.
