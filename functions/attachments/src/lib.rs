@@ -14,7 +14,9 @@ use dispatch_auth::Principal;
 use dispatch_domain::attachment::{
     self, Attachment, AttachmentStatus, DOWNLOAD_TTL_SECS, UPLOAD_TTL_SECS,
 };
-use dispatch_domain::{AttachmentId, BrandId, FieldErrors, Mode, OrgId, TicketId, Timestamp};
+use dispatch_domain::{
+    AttachmentId, BrandId, CustomerId, FieldErrors, Mode, OrgId, TicketId, Timestamp,
+};
 use dispatch_files::{Files, FilesError, Presigned};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id,
@@ -271,19 +273,7 @@ where
         .await?
         .filter(|a| a.customer_id.is_none())
         .ok_or(ApiError::NotFound)?;
-    let confirmed = confirm_upload(
-        &ctx.store,
-        &deps.files,
-        &principal.org_id,
-        principal.mode,
-        record,
-        now,
-    )
-    .await?;
-    json(
-        StatusCode::OK,
-        &with_download(&deps.files, &confirmed, now).await?,
-    )
+    confirm_answer(ctx, &deps.files, &principal.org_id, principal.mode, record).await
 }
 
 async fn declare<S, F>(
@@ -297,22 +287,54 @@ where
     S: AttachmentStore,
     F: Files,
 {
-    let ctx = &deps.ctx;
     let declared = parse_declaration(req)?;
+    let owner = Owner {
+        org: &principal.org_id,
+        mode: principal.mode,
+        brand,
+        ticket,
+        customer: None,
+    };
+    declare_upload(&deps.ctx, &deps.files, owner, declared).await
+}
+
+/// Where a declared upload belongs.
+pub struct Owner<'a> {
+    pub org: &'a OrgId,
+    pub mode: Mode,
+    pub brand: BrandId,
+    /// `None`: pending, attached later by `attachmentIds`.
+    pub ticket: Option<TicketId>,
+    /// The portal customer who may claim a pending upload (`None`: the brand's staff).
+    pub customer: Option<CustomerId>,
+}
+
+/// Records a `PENDING` attachment and answers 201 with its presigned upload (admin and
+/// portal alike); 404 when the ticket or brand is gone.
+pub async fn declare_upload<S, F>(
+    ctx: &Context<S>,
+    files: &F,
+    owner: Owner<'_>,
+    declared: Declared,
+) -> Reply
+where
+    S: AttachmentStore,
+    F: Files,
+{
     let now = ctx.clock.now();
     let id = AttachmentId::generate(ctx.clock.now_millis());
     let record = Attachment {
         object_key: attachment::object_key(
-            &principal.org_id,
-            principal.mode,
-            &brand,
-            ticket.as_ref(),
+            owner.org,
+            owner.mode,
+            &owner.brand,
+            owner.ticket.as_ref(),
             &id,
         ),
         id,
-        brand_id: brand,
-        ticket_id: ticket,
-        customer_id: None,
+        brand_id: owner.brand,
+        ticket_id: owner.ticket,
+        customer_id: owner.customer,
         filename: declared.filename,
         content_type: declared.content_type,
         size: declared.size,
@@ -323,16 +345,36 @@ where
     };
     match ctx
         .store
-        .create_attachment(&principal.org_id, principal.mode, &record)
+        .create_attachment(owner.org, owner.mode, &record)
         .await
     {
         Ok(()) => json(
             StatusCode::CREATED,
-            &presign_upload(&deps.files, &record, now).await?,
+            &presign_upload(files, &record, now).await?,
         ),
         Err(StoreError::NotFound) => Err(ApiError::NotFound),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Confirms `record` ([`confirm_upload`]) and answers 200 with it and its download.
+pub async fn confirm_answer<S, F>(
+    ctx: &Context<S>,
+    files: &F,
+    org: &OrgId,
+    mode: Mode,
+    record: Attachment,
+) -> Reply
+where
+    S: AttachmentStore,
+    F: Files,
+{
+    let now = ctx.clock.now();
+    let confirmed = confirm_upload(&ctx.store, files, org, mode, record, now).await?;
+    json(
+        StatusCode::OK,
+        &with_download(files, &confirmed, now).await?,
+    )
 }
 
 /// Checks the uploaded object against the declaration and marks the record `UPLOADED`.
@@ -436,20 +478,7 @@ where
     let ctx = &deps.ctx;
     let principal = authenticate(ctx, &req).await?;
     let record = path_attachment(ctx, &principal, &req).await?;
-    let now = ctx.clock.now();
-    let confirmed = confirm_upload(
-        &ctx.store,
-        &deps.files,
-        &principal.org_id,
-        principal.mode,
-        record,
-        now,
-    )
-    .await?;
-    json(
-        StatusCode::OK,
-        &with_download(&deps.files, &confirmed, now).await?,
-    )
+    confirm_answer(ctx, &deps.files, &principal.org_id, principal.mode, record).await
 }
 
 /// `GET …/attachments/{attachmentId}`: the record with a download URL valid for

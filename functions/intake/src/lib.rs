@@ -27,7 +27,7 @@ use dispatch_store::{
     BrandStore, CredentialStore, CustomerStore, IdempotencyStore, IntakeStore, SessionStore,
     StoreError, TicketStore,
 };
-use dispatch_tickets::{NewTicket, open_ticket};
+use dispatch_tickets::{NewTicket, TicketCustomer, open_ticket};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -424,7 +424,10 @@ where
         status: Status::Open,
         priority,
         source: if browser { "web" } else { "webhook" }.into(),
-        customer: email.map(|e| (e, name)),
+        customer: match email {
+            Some(e) => TicketCustomer::ByEmail(e, name),
+            None => TicketCustomer::None,
+        },
         custom_fields,
         metadata: Metadata::default(),
         tags: Vec::new(),

@@ -3,14 +3,16 @@
 
 use crate::Portal;
 use crate::tickets::own_ticket;
-use dispatch_attachments::{confirm_upload, parse_declaration, presign_upload, with_download};
+use dispatch_attachments::{
+    Declared, Owner, confirm_answer, declare_upload, parse_declaration, with_download,
+};
 use dispatch_auth::portal_token::PortalClaims;
-use dispatch_domain::attachment::{self, Attachment, AttachmentStatus};
+use dispatch_domain::attachment::Attachment;
 use dispatch_domain::{AttachmentId, TicketId};
 use dispatch_files::Files;
 use dispatch_http::portal::portal;
 use dispatch_http::{ApiError, Reply, json, path_id};
-use dispatch_store::{AttachmentStore, StoreError, TicketStore};
+use dispatch_store::{AttachmentStore, TicketStore};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
@@ -24,43 +26,19 @@ where
     S: AttachmentStore,
     F: Files,
 {
-    let ctx = &deps.ctx;
-    let declared = parse_declaration(req)?;
-    let now = ctx.clock.now();
-    let id = AttachmentId::generate(ctx.clock.now_millis());
-    let record = Attachment {
-        object_key: attachment::object_key(
-            &claims.org,
-            claims.mode,
-            &claims.brand,
-            ticket.as_ref(),
-            &id,
-        ),
-        id,
-        brand_id: claims.brand.clone(),
-        ticket_id: ticket,
-        customer_id: Some(claims.cus.clone()),
-        filename: declared.filename,
-        content_type: declared.content_type,
-        size: declared.size,
-        status: AttachmentStatus::Pending,
+    let declared = Declared {
         // The customer, never what the browser claims.
         uploaded_by: Some(claims.email.clone()),
-        created_at: now,
-        updated_at: now,
+        ..parse_declaration(req)?
     };
-    match ctx
-        .store
-        .create_attachment(&claims.org, claims.mode, &record)
-        .await
-    {
-        Ok(()) => json(
-            StatusCode::CREATED,
-            &presign_upload(&deps.files, &record, now).await?,
-        ),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+    let owner = Owner {
+        org: &claims.org,
+        mode: claims.mode,
+        brand: claims.brand.clone(),
+        ticket,
+        customer: Some(claims.cus.clone()),
+    };
+    declare_upload(&deps.ctx, &deps.files, owner, declared).await
 }
 
 /// `POST /v1/portal/tickets/{ticketId}/attachments`.
@@ -125,20 +103,7 @@ where
 {
     portal(&deps.ctx, req, |claims, req| async move {
         let record = own_attachment(deps, &claims, &req, on_ticket).await?;
-        let now = deps.ctx.clock.now();
-        let confirmed = confirm_upload(
-            &deps.ctx.store,
-            &deps.files,
-            &claims.org,
-            claims.mode,
-            record,
-            now,
-        )
-        .await?;
-        json(
-            StatusCode::OK,
-            &with_download(&deps.files, &confirmed, now).await?,
-        )
+        confirm_answer(&deps.ctx, &deps.files, &claims.org, claims.mode, record).await
     })
     .await
 }

@@ -4,12 +4,11 @@
 use dispatch_auth::portal_token::PortalClaims;
 use dispatch_domain::attachment::AttachmentStatus;
 use dispatch_domain::brand::Metadata;
-use dispatch_domain::customer::CustomerName;
 use dispatch_domain::ticket::{
     AuthorType, Comment, Priority, Status, Ticket, parse_body, parse_comment_body, parse_title,
 };
-use dispatch_domain::{CommentId, Email, FieldErrors, TicketId};
-use dispatch_http::pagination::{page_request, page_response};
+use dispatch_domain::{CommentId, FieldErrors, TicketId};
+use dispatch_http::pagination::{page_request, ticket_page_response};
 use dispatch_http::portal::portal;
 use dispatch_http::{
     ApiError, Context, Reply, idempotency, json, parse_json, path_id, query_param,
@@ -18,7 +17,7 @@ use dispatch_store::{
     AttachmentStore, BrandStore, CommentStore, CustomerStore, IdempotencyStore, StoreError,
     TicketStore,
 };
-use dispatch_tickets::{NewTicket, claim_pending_uploads, open_ticket};
+use dispatch_tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -122,17 +121,7 @@ pub async fn list<S: TicketStore + BrandStore>(ctx: &Context<S>, req: Request) -
         brand?.ok_or(ApiError::NotFound)?;
         let result = result?;
         let views: Vec<PortalTicket> = result.items.iter().map(PortalTicket::from).collect();
-        let mut response = page_response(views, result.next, key, &scope)?;
-        // Same list under both names.
-        let body: Value = serde_json::from_slice(response.body().as_ref())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let with_tickets = json!({
-            "data": body["data"],
-            "tickets": body["data"],
-            "pagination": body["pagination"],
-        });
-        *response.body_mut() = format!("{with_tickets}\n").into();
-        Ok(response)
+        ticket_page_response(views, result.next, key, &scope)
     })
     .await
 }
@@ -234,12 +223,6 @@ where
         .brand(&claims.org, claims.mode, &claims.brand)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let email = Email::parse(&claims.email)
-        .ok_or_else(|| ApiError::Internal("portal token with a bad email".into()))?;
-    let name = claims
-        .name
-        .as_deref()
-        .and_then(|n| CustomerName::parse(n).ok());
     let new = NewTicket {
         id: ticket_id,
         title,
@@ -247,7 +230,8 @@ where
         status: Status::Open,
         priority: Priority::Normal,
         source: "portal".into(),
-        customer: Some((email, name)),
+        // The token names the customer: no lookup by email.
+        customer: TicketCustomer::Known(claims.cus.clone()),
         custom_fields: Metadata::default(),
         metadata: Metadata::default(),
         tags: Vec::new(),

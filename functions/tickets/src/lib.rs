@@ -191,7 +191,10 @@ where
         status,
         priority,
         source,
-        customer: email.flatten().map(|e| (e, name.flatten())),
+        customer: match email.flatten() {
+            Some(e) => TicketCustomer::ByEmail(e, name.flatten()),
+            None => TicketCustomer::None,
+        },
         custom_fields,
         metadata,
         tags,
@@ -266,6 +269,15 @@ pub async fn claim_pending_uploads<S: AttachmentStore>(
     Ok(attachments)
 }
 
+/// Whose ticket it is.
+pub enum TicketCustomer {
+    None,
+    /// Found or created in the brand by email (API, intake).
+    ByEmail(Email, Option<CustomerName>),
+    /// Already known (a portal token names its customer): no lookup.
+    Known(CustomerId),
+}
+
 /// A validated ticket to open.
 pub struct NewTicket {
     /// Chosen up front, so files can be stored under it before the ticket is written.
@@ -275,8 +287,7 @@ pub struct NewTicket {
     pub status: Status,
     pub priority: Priority,
     pub source: String,
-    /// The customer's email (found or created in the brand) and name.
-    pub customer: Option<(Email, Option<CustomerName>)>,
+    pub customer: TicketCustomer,
     pub custom_fields: Metadata,
     pub metadata: Metadata,
     pub tags: Vec<String>,
@@ -300,11 +311,14 @@ where
     S: BrandStore + CustomerStore + TicketStore,
 {
     let now = ctx.clock.now();
-    let customer = match new.customer {
-        Some((email, name)) => {
-            Some(find_or_create_customer(ctx, org, mode, &brand.id, email, name, now).await?)
+    let (customer, customer_id) = match new.customer {
+        TicketCustomer::ByEmail(email, name) => {
+            let c = find_or_create_customer(ctx, org, mode, &brand.id, email, name, now).await?;
+            let id = c.id.clone();
+            (Some(c), Some(id))
         }
-        None => None,
+        TicketCustomer::Known(id) => (None, Some(id)),
+        TicketCustomer::None => (None, None),
     };
     for _ in 0..NUMBER_ATTEMPTS {
         let ticket = Ticket {
@@ -321,7 +335,7 @@ where
             status: new.status,
             priority: new.priority,
             source: new.source.clone(),
-            customer_id: customer.as_ref().map(|c| c.id.clone()),
+            customer_id: customer_id.clone(),
             custom_fields: new.custom_fields.clone(),
             metadata: new.metadata.clone(),
             tags: new.tags.clone(),

@@ -50,8 +50,11 @@ struct PaginationView {
 }
 
 #[derive(Serialize)]
-struct PageView<T: Serialize> {
-    data: Vec<T>,
+struct PageView<'a, T: Serialize> {
+    data: &'a [T],
+    /// The same list again under another name, for clients that read that one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tickets: Option<&'a [T]>,
     pagination: PaginationView,
 }
 
@@ -62,11 +65,33 @@ pub fn page_response<T: Serialize>(
     key: &CursorKey,
     scope: &str,
 ) -> Reply {
+    page_json(&data, false, next, key, scope)
+}
+
+/// [`page_response`] with the list also under `tickets` (the portal: the product page
+/// reads `tickets`, the SDK `data`).
+pub fn ticket_page_response<T: Serialize>(
+    data: Vec<T>,
+    next: Option<String>,
+    key: &CursorKey,
+    scope: &str,
+) -> Reply {
+    page_json(&data, true, next, key, scope)
+}
+
+fn page_json<T: Serialize>(
+    data: &[T],
+    as_tickets: bool,
+    next: Option<String>,
+    key: &CursorKey,
+    scope: &str,
+) -> Reply {
     let cursor = next.map(|position| key.seal(scope, &position));
     json(
         StatusCode::OK,
         &PageView {
             data,
+            tickets: as_tickets.then_some(data),
             pagination: PaginationView {
                 has_more: cursor.is_some(),
                 next_cursor: cursor.clone(),

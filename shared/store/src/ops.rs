@@ -92,6 +92,33 @@ impl DynamoStore {
         ))
     }
 
+    /// Deletes and returns the item at (`pk`, `sk`) if it exists and its `expiresAt` is
+    /// after `now`: one conditional delete, so of two concurrent callers exactly one gets
+    /// it (single-use tokens), and an expired item is refused even before TTL removes it.
+    pub(crate) async fn take_unexpired(
+        &self,
+        pk: String,
+        sk: &str,
+        now: dispatch_domain::Timestamp,
+    ) -> Result<Option<Item>, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_exists(pk) AND expiresAt > :now")
+            .expression_attribute_values(":now", crate::item::n(now.unix()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.attributes),
+            Err(e) if crate::tx::condition_failed(&e) => Ok(None),
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix` ("" for all),
     /// strongly consistent, across all pages.
     pub(crate) async fn query(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {

@@ -1,8 +1,7 @@
 //! Portal magic links: single-use items keyed by the token's hash.
 
 use crate::item::{Item, Reader, n, s};
-use crate::{DynamoStore, PortalLink, PortalLinkStore, StoreError, keys, tx};
-use aws_sdk_dynamodb::types::ReturnValue;
+use crate::{DynamoStore, PortalLink, PortalLinkStore, StoreError, keys};
 use dispatch_auth::SecretHash;
 use dispatch_domain::{BrandId, CustomerId, Email, Mode, OrgId, Timestamp};
 
@@ -44,37 +43,22 @@ impl PortalLinkStore for DynamoStore {
         hash: &SecretHash,
         now: Timestamp,
     ) -> Result<Option<PortalLink>, StoreError> {
-        // One conditional delete: of two concurrent verifies, exactly one gets the item;
-        // an expired item (TTL deletion is lazy) is refused here too.
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::portal_link(hash)))
-            .key(keys::SK, s(keys::PORTAL_LINK_SK))
-            .condition_expression("attribute_exists(pk) AND expiresAt > :now")
-            .expression_attribute_values(":now", n(now.unix()))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => match out.attributes {
-                Some(item) => {
-                    let r = Reader(&item);
-                    Ok(Some(PortalLink {
-                        org_id: r.parsed("orgId", OrgId::parse)?,
-                        mode: r.parsed("mode", Mode::parse)?,
-                        brand_id: r.parsed("brandId", BrandId::parse)?,
-                        customer_id: r.parsed("customerId", CustomerId::parse)?,
-                        email: r.parsed("email", Email::parse)?,
-                        name: r.opt_string("name")?,
-                        expires_at: r.timestamp("expiresAt")?,
-                    }))
-                }
-                None => Ok(None),
-            },
-            Err(e) if tx::condition_failed(&e) => Ok(None),
-            Err(e) => Err(StoreError::backend(e)),
-        }
+        // Of two concurrent verifies exactly one gets the link; an expired one neither.
+        let Some(item) = self
+            .take_unexpired(keys::portal_link(hash), keys::PORTAL_LINK_SK, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let r = Reader(&item);
+        Ok(Some(PortalLink {
+            org_id: r.parsed("orgId", OrgId::parse)?,
+            mode: r.parsed("mode", Mode::parse)?,
+            brand_id: r.parsed("brandId", BrandId::parse)?,
+            customer_id: r.parsed("customerId", CustomerId::parse)?,
+            email: r.parsed("email", Email::parse)?,
+            name: r.opt_string("name")?,
+            expires_at: r.timestamp("expiresAt")?,
+        }))
     }
 }

@@ -4,9 +4,9 @@
 //! plus an index item under its member, so removing a member or changing their role can
 //! find every session they hold with a strongly consistent Query.
 
-use crate::item::{Item, Reader, n, s, ts};
+use crate::item::{Item, Reader, s, ts};
 use crate::{DynamoStore, SessionStore, StoreError, keys, tx};
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
 use dispatch_auth::session::MAGIC_LINK_TTL_SECS;
 use dispatch_auth::{Role, SecretHash, SessionGrant};
 use dispatch_domain::{AccountId, Email, MemberId, OrgId, SessionId, Timestamp};
@@ -269,24 +269,9 @@ impl SessionStore for DynamoStore {
         now: Timestamp,
     ) -> Result<Option<Email>, StoreError> {
         // One conditional delete: of two concurrent verifies, exactly one gets the item.
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::magic_link(hash)))
-            .key(keys::SK, s(keys::MAGIC_LINK_SK))
-            .condition_expression("attribute_exists(pk) AND expiresAt > :now")
-            .expression_attribute_values(":now", n(now.unix()))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => match out.attributes {
-                Some(item) => Ok(Some(Reader(&item).parsed("email", Email::parse)?)),
-                None => Ok(None),
-            },
-            Err(e) if tx::condition_failed(&e) => Ok(None),
-            Err(e) => Err(StoreError::backend(e)),
-        }
+        self.take_unexpired(keys::magic_link(hash), keys::MAGIC_LINK_SK, now)
+            .await?
+            .map(|item| Reader(&item).parsed("email", Email::parse))
+            .transpose()
     }
 }
