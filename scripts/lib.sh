@@ -18,7 +18,8 @@ free_port() {
 # dump stays as small as the mail sent, instead of growing with every DynamoDB item.
 start_emulator() {
   local port="$1" log="$2"
-  setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  # One request at a time (scripts/moto_serial.py explains why).
+  setsid "$venv/bin/python" "$root/scripts/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
