@@ -8,7 +8,7 @@ use dispatch_attachments::Attachments;
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, SystemClock};
 use dispatch_files::S3Files;
-use dispatch_http::testing::{match_path, v2_event};
+use dispatch_http::testing::{match_path, on_stage, v2_event};
 use dispatch_http::{AuthConfig, Context, dispatch};
 use dispatch_intake::Intake;
 use dispatch_mail::SesMailer;
@@ -154,7 +154,12 @@ pub fn router_map() -> Vec<Route> {
     routes
 }
 
-/// An API Gateway HTTP API (payload v2) event for `route`, as the deployed API sends it.
+/// The stage the suite's requests arrive on: the template's default, a named stage, so
+/// API Gateway puts it in front of every path (handlers must not care).
+pub const STAGE: &str = "dev";
+
+/// An API Gateway HTTP API (payload v2) event for `route`, as the deployed API sends it
+/// from its [`STAGE`].
 pub fn api_gateway_event(
     route: &Route,
     path: &str,
@@ -163,7 +168,7 @@ pub fn api_gateway_event(
     body: Option<&str>,
     source_ip: &str,
 ) -> Value {
-    v2_event(
+    let mut event = v2_event(
         &route.method,
         &route.path,
         path,
@@ -171,7 +176,9 @@ pub fn api_gateway_event(
         headers,
         body,
         source_ip,
-    )
+    );
+    on_stage(&mut event, STAGE);
+    event
 }
 
 /// A response as a client sees it.

@@ -107,6 +107,7 @@ where
     Fut: Future<Output = Reply>,
 {
     let started = Instant::now();
+    let req = request::without_stage(req);
     let id = request_id(&req);
     let route = request::route_key(&req);
     let path = req.uri().path().to_string();

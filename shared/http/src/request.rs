@@ -50,6 +50,82 @@ pub fn public_base_url(req: &Request) -> Option<String> {
     }
 }
 
+/// The request with its path as the API's routes declare it (`/v1/...`), whatever sits in
+/// front of it: API Gateway puts a named stage first (`/dev/v1/...`), and a custom domain's
+/// API mapping can add its own key. The matched route decides how many trailing segments
+/// are the API's (the greedy preflight route takes its `proxy` parameter); without a
+/// route (`$default`, as `cargo lambda watch` sends), a named stage prefix is removed.
+/// Every handler runs behind this, so none depends on the stage (docs/decisions.md).
+pub(crate) fn without_stage(mut req: Request) -> Request {
+    let raw = req.uri().path().to_string();
+    let (route_key, stage) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.route_key.clone(), ctx.stage.clone()),
+        _ => (None, None),
+    };
+    let proxy = req.path_parameters().first("proxy").map(str::to_string);
+    let path = api_path(
+        &raw,
+        route_key.as_deref(),
+        stage.as_deref(),
+        proxy.as_deref(),
+    );
+    if path == raw {
+        return req;
+    }
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = lambda_http::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+/// The API path of `raw` (see [`without_stage`]).
+fn api_path(
+    raw: &str,
+    route_key: Option<&str>,
+    stage: Option<&str>,
+    proxy: Option<&str>,
+) -> String {
+    if let Some((_, template)) = route_key.and_then(|k| k.split_once(' ')) {
+        if template == "/{proxy+}" {
+            if let Some(proxy) = proxy {
+                return format!("/{proxy}");
+            }
+        } else if !template.contains("+}") {
+            let wanted: Vec<&str> = template.split('/').skip(1).collect();
+            let segments: Vec<&str> = raw.split('/').skip(1).collect();
+            if segments.len() >= wanted.len() {
+                let tail = &segments[segments.len() - wanted.len()..];
+                let fits = wanted
+                    .iter()
+                    .zip(tail)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+                if fits {
+                    return format!("/{}", tail.join("/"));
+                }
+            }
+        }
+    }
+    if let Some(stage) = stage.filter(|s| !s.is_empty() && *s != "$default")
+        && let Some(rest) = raw.strip_prefix('/').and_then(|r| r.strip_prefix(stage))
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return if rest.is_empty() {
+            "/".into()
+        } else {
+            rest.into()
+        };
+    }
+    raw.to_string()
+}
+
 /// The matched route (`GET /v1/brands/{brandId}`): safe to log, unlike the raw path.
 pub(crate) fn route_key(req: &Request) -> String {
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
@@ -170,6 +246,56 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_stage_is_not_part_of_the_api_path() {
+        let route = Some("GET /v1/brands/{brandId}");
+        assert_eq!(
+            api_path("/dev/v1/brands/br_1", route, Some("dev"), None),
+            "/v1/brands/br_1"
+        );
+        assert_eq!(
+            api_path("/v1/brands/br_1", route, Some("$default"), None),
+            "/v1/brands/br_1"
+        );
+        // A custom domain's API mapping key in front of the stage-less path.
+        assert_eq!(
+            api_path("/support/v1/brands/br_1", route, Some("prod"), None),
+            "/v1/brands/br_1"
+        );
+        // The preflight route is greedy: its parameter is the whole API path.
+        let any = Some("OPTIONS /{proxy+}");
+        assert_eq!(
+            api_path(
+                "/dev/v1/portal/tickets",
+                any,
+                Some("dev"),
+                Some("v1/portal/tickets")
+            ),
+            "/v1/portal/tickets"
+        );
+        // No route reported (cargo lambda watch): only a stage prefix is removed.
+        assert_eq!(
+            api_path("/dev/v1/health", Some("$default"), Some("dev"), None),
+            "/v1/health"
+        );
+        assert_eq!(api_path("/v1/health", None, None, None), "/v1/health");
+        assert_eq!(
+            api_path("/devx/v1/health", None, Some("dev"), None),
+            "/devx/v1/health"
+        );
+        assert_eq!(api_path("/dev", None, Some("dev"), None), "/");
+    }
+
+    #[test]
+    fn a_path_that_does_not_fit_its_route_is_left_alone() {
+        let route = Some("GET /v1/brands/{brandId}");
+        assert_eq!(
+            api_path("/v1/brands/", route, Some("$default"), None),
+            "/v1/brands/"
+        );
+        assert_eq!(api_path("/x", route, Some("$default"), None), "/x");
+    }
 
     #[test]
     fn serde_messages_become_field_errors() {
