@@ -18,8 +18,10 @@ free_port() {
 # dump stays as small as the mail sent, instead of growing with every DynamoDB item.
 start_emulator() {
   local port="$1" log="$2"
-  # One request at a time (scripts/moto_serial.py explains why).
-  setsid "$venv/bin/python" "$root/scripts/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
+  # One request at a time (scripts/moto_serial.py explains why). Without moto's global
+  # allow-everything CORS, S3 answers browsers from the bucket's own CORS rules, as in AWS.
+  MOTO_DISABLE_GLOBAL_CORS=true \
+    setsid "$venv/bin/python" "$root/scripts/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
@@ -45,7 +47,8 @@ stop_group() {
 }
 
 # The environment every function, tool and test sees locally: the same variables the
-# template sets, plus the emulator endpoint and dummy credentials.
+# template sets, plus the emulator endpoint and dummy credentials. The secrets' ARNs are
+# appended by local_resources.py once it has created them in the emulator.
 write_env() {
   local port="$1" mail_port="$2" file="$3"
   cat >"$file" <<ENV
@@ -60,9 +63,15 @@ BUCKET_NAME=dispatch-local-attachments
 SENDER_ADDRESS=no-reply@dispatch.local
 STAGE=local
 RUST_LOG=info
-CURSOR_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-PORTAL_SIGNING_KEYS=local:$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+PORTAL_ACTIVE_KEY=a
 ENV
+}
+
+# Creates the template's table, bucket, secrets and SES identity in the running emulator,
+# then adds the secrets' ARNs to the env file ($1) and loads it again.
+create_local_resources() {
+  python "$root/scripts/local_resources.py" --env-file "$1"
+  load_env "$1"
 }
 
 load_env() {

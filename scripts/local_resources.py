@@ -1,23 +1,73 @@
-"""Creates the table, bucket and SES identity in the local emulator from template.yaml.
+"""Creates the table, bucket, secrets and SES identity in the local emulator from template.yaml.
 
 The definitions come from the template's own resources (key schema, TTL, streams, bucket
-lockdown), so local and deployed resources cannot drift apart. Names come from the
-environment (TABLE_NAME, BUCKET_NAME, SENDER_ADDRESS), as the template passes them to the
-functions. Safe to run twice.
+lockdown, generated secrets), so local and deployed resources cannot drift apart. Names
+come from the environment (TABLE_NAME, BUCKET_NAME, SENDER_ADDRESS), as the template passes
+them to the functions. Secrets are named after their logical ids and get fresh random
+values, as Secrets Manager generates them at stack creation; with `--env-file FILE`, the
+variables the template sets to a secret's ARN (`CURSOR_SECRET_ARN: !Ref CursorSecret`) are
+appended to FILE with the local ARNs. Safe to run twice.
 """
 
 import os
+import secrets
+import string
 import sys
 
 import boto3
 import yaml
 
 
+class Tag:
+    """A CloudFormation short-form tag (!Ref, !GetAtt, !Sub, ...), kept opaque."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+
 class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !GetAtt, !Sub) as opaque values."""
+    """Reads CloudFormation short-form tags as `Tag` values."""
 
 
-CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return Tag(suffix, loader.construct_scalar(node))
+    if isinstance(node, yaml.SequenceNode):
+        return Tag(suffix, loader.construct_sequence(node, deep=True))
+    return Tag(suffix, loader.construct_mapping(node, deep=True))
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def create_secrets(sm, template):
+    """Every generated secret of the template, by logical id; returns {logical id: ARN}."""
+    arns = {}
+    existing = {s["Name"]: s["ARN"] for s in sm.list_secrets().get("SecretList", [])}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        if logical_id in existing:
+            arns[logical_id] = existing[logical_id]
+            continue
+        spec = resource["Properties"]["GenerateSecretString"]
+        alphabet = string.ascii_letters + string.digits
+        if not spec.get("ExcludePunctuation"):
+            alphabet += string.punctuation
+        value = "".join(secrets.choice(alphabet) for _ in range(spec["PasswordLength"]))
+        arns[logical_id] = sm.create_secret(Name=logical_id, SecretString=value)["ARN"]
+    return arns
+
+
+def secret_variables(template, arns):
+    """{VAR: ARN} for every function variable the template sets to `!Ref <secret>`."""
+    found = {}
+    for resource in template["Resources"].values():
+        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        for name, value in variables.items():
+            if isinstance(value, Tag) and value.name == "Ref" and value.value in arns:
+                found[name] = arns[value.value]
+    return found
 
 
 def resources(template, kind):
@@ -62,6 +112,23 @@ def create_bucket(s3, props, name):
                 ]
             },
         )
+    if "CorsConfiguration" in props:
+        # CloudFormation and the S3 API spell the rules differently too. moto then answers
+        # the browser's preflights from these rules (scripts/lib.sh turns off moto's own
+        # allow-everything CORS), so the portal's browser test meets the bucket's CORS.
+        s3.put_bucket_cors(
+            Bucket=name,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        **{k: rule[k] for k in ("AllowedMethods", "AllowedOrigins", "AllowedHeaders",
+                                                "ExposedHeaders") if k in rule},
+                        **({"MaxAgeSeconds": rule["MaxAge"]} if "MaxAge" in rule else {}),
+                    }
+                    for rule in props["CorsConfiguration"]["CorsRules"]
+                ]
+            },
+        )
 
 
 def main():
@@ -75,6 +142,13 @@ def main():
     (bucket,) = resources(template, "AWS::S3::Bucket")
     create_bucket(boto3.client("s3"), bucket, os.environ["BUCKET_NAME"])
 
+    arns = create_secrets(boto3.client("secretsmanager"), template)
+    if "--env-file" in sys.argv:
+        path = sys.argv[sys.argv.index("--env-file") + 1]
+        with open(path, "a") as f:
+            for name, arn in sorted(secret_variables(template, arns).items()):
+                f.write(f"{name}={arn}\n")
+
     if resources(template, "AWS::SES::EmailIdentity"):
         ses = boto3.client("sesv2")
         try:
@@ -83,7 +157,8 @@ def main():
             pass
 
     print(f"created table {os.environ['TABLE_NAME']}, bucket {os.environ['BUCKET_NAME']}, "
-          f"SES identity {os.environ['SENDER_ADDRESS']}", file=sys.stderr)
+          f"secrets {', '.join(sorted(arns))}, SES identity {os.environ['SENDER_ADDRESS']}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,15 @@ use dispatch_attachments::Attachments;
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, SystemClock};
 use dispatch_files::S3Files;
-use dispatch_http::testing::{match_path, on_stage, v2_event};
-use dispatch_http::{AuthConfig, Context, dispatch};
+use dispatch_http::testing::{match_path, v2_event};
+use dispatch_http::{AuthConfig, Context};
 use dispatch_intake::Intake;
 use dispatch_mail::SesMailer;
 use dispatch_portal::{Portal, PortalMail};
 use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
+use dispatch_xtask::fixtures::on_stage;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -124,32 +125,23 @@ pub struct Route {
 /// The function that answers every `OPTIONS` (CORS preflight).
 pub const PREFLIGHT: &str = "cors-preflight";
 
-/// The API's routes in the local router map, without the `OPTIONS` (preflight) entries
-/// every path also has.
-pub fn router_routes() -> Vec<Route> {
-    router_map()
-        .into_iter()
-        .filter(|r| r.method != "OPTIONS")
-        .collect()
+/// The route table (routes.toml), the source of everything a route needs.
+pub fn route_table() -> dispatch_xtask::routes::RouteTable {
+    dispatch_xtask::routes::RouteTable::load(&workspace_root()).expect("a valid routes.toml")
 }
 
-/// The local router map (`[workspace.metadata.lambda.watch.router]`), as cargo lambda reads it.
-pub fn router_map() -> Vec<Route> {
-    let text = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
-    let manifest: toml::Value = toml::from_str(&text).unwrap();
-    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
-        .as_table()
-        .unwrap();
-    let mut routes = Vec::new();
-    for (path, entries) in router {
-        for entry in entries.as_array().unwrap() {
-            routes.push(Route {
-                method: entry["method"].as_str().unwrap().to_string(),
-                path: path.clone(),
-                function: entry["function"].as_str().unwrap().to_string(),
-            });
-        }
-    }
+/// The API's routes, without the preflight route (`OPTIONS /{proxy+}`).
+pub fn router_routes() -> Vec<Route> {
+    let mut routes: Vec<Route> = route_table()
+        .routes
+        .iter()
+        .filter(|r| !r.is_preflight())
+        .map(|r| Route {
+            method: r.method().to_string(),
+            path: r.path().to_string(),
+            function: r.function.clone(),
+        })
+        .collect();
     routes.sort();
     routes
 }
@@ -282,7 +274,15 @@ impl TestApp {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
             files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
         };
-        let portal_keys = test_portal_keys();
+        // The keys the binaries read at init, read the same way (from the emulator's
+        // Secrets Manager, named by the environment scripts/test wrote).
+        let keys = dispatch_secrets::SigningKeys::from_env()
+            .await
+            .expect("the signing keys in the emulator (scripts/test creates them)");
+        let portal_keys = keys
+            .portal
+            .clone()
+            .expect("PORTAL_KEY_A_ARN and _B_ARN are set");
         let portal = Portal {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone())
                 .with_portal_keys(portal_keys.clone()),
@@ -296,13 +296,8 @@ impl TestApp {
             ),
         };
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
-        let mut secret = [0u8; 32];
-        dispatch_domain::random::fill(&mut secret);
-        let cursors = dispatch_auth::cursor::CursorKey::new(&secret).unwrap();
         TestApp {
-            ctx: Context::new(store, clock.clone(), auth)
-                .with_cursors(cursors)
-                .with_portal_keys(portal_keys),
+            ctx: Context::new(store, clock.clone(), auth).with_keys(keys.cursor, keys.portal),
             signin,
             attachments,
             intake,
@@ -459,135 +454,10 @@ impl TestApp {
         }
     }
 
-    /// Calls the handler behind `function`, exactly as its binary's main does.
+    /// Calls the handler behind `function`, exactly as its binary's main does (the calls
+    /// are generated from routes.toml into tests/e2e/routes.rs).
     async fn invoke(&self, function: &str, req: Request) -> Response<Body> {
-        let ctx = &self.ctx;
-        match function {
-            "health" => dispatch(req, dispatch_health::health).await,
-            "accounts-me" => dispatch(req, |r| dispatch_accounts::me(ctx, r)).await,
-            "api-keys-list" => dispatch(req, |r| dispatch_accounts::list_api_keys(ctx, r)).await,
-            "api-keys-create" => dispatch(req, |r| dispatch_accounts::create_api_key(ctx, r)).await,
-            "api-keys-scope" => {
-                dispatch(req, |r| dispatch_accounts::update_api_key_scope(ctx, r)).await
-            }
-            "api-keys-revoke" => dispatch(req, |r| dispatch_accounts::revoke_api_key(ctx, r)).await,
-            "brands-list" => dispatch(req, |r| dispatch_brands::list(ctx, r)).await,
-            "brands-create" => dispatch(req, |r| dispatch_brands::create(ctx, r)).await,
-            "brands-get" => dispatch(req, |r| dispatch_brands::get(ctx, r)).await,
-            "brands-update" => dispatch(req, |r| dispatch_brands::update(ctx, r)).await,
-            "brands-delete" => dispatch(req, |r| dispatch_brands::delete(ctx, r)).await,
-            "auth-magic-link" => {
-                dispatch(req, |r| {
-                    dispatch_sessions::request_magic_link(&self.signin, r)
-                })
-                .await
-            }
-            "auth-verify-page" => dispatch(req, |r| dispatch_sessions::verify_page(None, r)).await,
-            "auth-verify" => dispatch(req, |r| dispatch_sessions::verify(&self.signin, r)).await,
-            "auth-session" => dispatch(req, |r| dispatch_sessions::current_session(ctx, r)).await,
-            "auth-logout" => dispatch(req, |r| dispatch_sessions::logout(ctx, r)).await,
-            "auth-organizations" => {
-                dispatch(req, |r| dispatch_sessions::organizations(ctx, r)).await
-            }
-            "auth-switch-organization" => {
-                dispatch(req, |r| dispatch_sessions::switch_organization(ctx, r)).await
-            }
-            "members-list" => dispatch(req, |r| dispatch_members::list(ctx, r)).await,
-            "members-invite" => dispatch(req, |r| dispatch_members::invite(ctx, r)).await,
-            "members-update" => dispatch(req, |r| dispatch_members::update(ctx, r)).await,
-            "members-remove" => dispatch(req, |r| dispatch_members::remove(ctx, r)).await,
-            "customers-list" => dispatch(req, |r| dispatch_customers::list(ctx, r)).await,
-            "customers-create" => dispatch(req, |r| dispatch_customers::create(ctx, r)).await,
-            "customers-get" => dispatch(req, |r| dispatch_customers::get(ctx, r)).await,
-            "tickets-list" => dispatch(req, |r| dispatch_tickets::list(ctx, r)).await,
-            "tickets-create" => dispatch(req, |r| dispatch_tickets::create(ctx, r)).await,
-            "tickets-get" => dispatch(req, |r| dispatch_tickets::get(ctx, r)).await,
-            "tickets-update" => dispatch(req, |r| dispatch_tickets::update(ctx, r)).await,
-            "tickets-delete" => dispatch(req, |r| dispatch_tickets::delete(ctx, r)).await,
-            "comments-list" => dispatch(req, |r| dispatch_tickets::list_comments(ctx, r)).await,
-            "comments-create" => dispatch(req, |r| dispatch_tickets::create_comment(ctx, r)).await,
-            "attachments-create" => {
-                dispatch(req, |r| dispatch_attachments::create(&self.attachments, r)).await
-            }
-            "attachments-confirm" => {
-                dispatch(req, |r| dispatch_attachments::confirm(&self.attachments, r)).await
-            }
-            "attachments-list" => {
-                dispatch(req, |r| dispatch_attachments::list(&self.attachments, r)).await
-            }
-            "attachments-pending" => {
-                dispatch(req, |r| {
-                    dispatch_attachments::create_pending(&self.attachments, r)
-                })
-                .await
-            }
-            "attachments-pending-confirm" => {
-                dispatch(req, |r| {
-                    dispatch_attachments::confirm_pending(&self.attachments, r)
-                })
-                .await
-            }
-            "attachments-get" => {
-                dispatch(req, |r| dispatch_attachments::get(&self.attachments, r)).await
-            }
-            "intake-list" => dispatch(req, |r| dispatch_intake::list(ctx, r)).await,
-            "intake-create" => dispatch(req, |r| dispatch_intake::create(ctx, r)).await,
-            "intake-disable" => dispatch(req, |r| dispatch_intake::disable(ctx, r)).await,
-            "forms-submit" => dispatch(req, |r| dispatch_intake::submit(&self.intake, r)).await,
-            "portal-token" => dispatch(req, |r| dispatch_portal::tokens::mint(ctx, r)).await,
-            "portal-magic-link" => {
-                dispatch(req, |r| {
-                    dispatch_portal::tokens::magic_link(&self.portal_mail, r)
-                })
-                .await
-            }
-            "portal-verify" => dispatch(req, |r| dispatch_portal::tokens::verify(ctx, r)).await,
-            "portal-refresh" => dispatch(req, |r| dispatch_portal::tokens::refresh(ctx, r)).await,
-            "portal-tickets-list" => {
-                dispatch(req, |r| dispatch_portal::tickets::list(ctx, r)).await
-            }
-            "portal-tickets-create" => {
-                dispatch(req, |r| dispatch_portal::tickets::create(ctx, r)).await
-            }
-            "portal-tickets-get" => dispatch(req, |r| dispatch_portal::tickets::get(ctx, r)).await,
-            "portal-comments-create" => {
-                dispatch(req, |r| dispatch_portal::tickets::comment(ctx, r)).await
-            }
-            "portal-attachments-create" => {
-                dispatch(req, |r| {
-                    dispatch_portal::attachments::create(&self.portal, r)
-                })
-                .await
-            }
-            "portal-attachments-pending" => {
-                dispatch(req, |r| {
-                    dispatch_portal::attachments::create_pending(&self.portal, r)
-                })
-                .await
-            }
-            "portal-attachments-confirm" => {
-                dispatch(req, |r| {
-                    dispatch_portal::attachments::confirm(&self.portal, r)
-                })
-                .await
-            }
-            "portal-pending-confirm" => {
-                dispatch(req, |r| {
-                    dispatch_portal::attachments::confirm_pending(&self.portal, r)
-                })
-                .await
-            }
-            "portal-attachments-list" => {
-                dispatch(req, |r| dispatch_portal::attachments::list(&self.portal, r)).await
-            }
-            "portal-attachments-get" => {
-                dispatch(req, |r| dispatch_portal::attachments::get(&self.portal, r)).await
-            }
-            "cors-preflight" => {
-                dispatch(req, |r| dispatch_portal::preflight::preflight(ctx, r)).await
-            }
-            other => panic!("function {other} is routed but not wired into tests/e2e/helpers.rs"),
-        }
+        self.call_handler(function, req).await
     }
 
     /// Creates an API key through the API and returns the response body (with its secret).
@@ -631,30 +501,8 @@ impl TestApp {
     }
 }
 
-/// The portal signing keys the in-process handlers use (the binaries read
-/// `PORTAL_SIGNING_KEYS`, which scripts/lib.sh sets to the same value).
-pub fn test_portal_keys() -> dispatch_auth::portal_token::PortalKeys {
-    let config = std::env::var("PORTAL_SIGNING_KEYS")
-        .unwrap_or_else(|_| "t:test-portal-signing-key-0123456789abcdef".to_string());
-    dispatch_auth::portal_token::PortalKeys::parse(&config).expect("valid PORTAL_SIGNING_KEYS")
-}
-
-/// A plain HTTP response, as a browser or `curl` would see it.
-#[derive(Debug)]
-pub struct RawResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl RawResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use dispatch_xtask::http::RawResponse;
+pub use dispatch_xtask::mail::{emails_to, latest_magic_link_token};
 
 /// Sends one HTTP/1.0 request to an `http://` URL exactly as given (a presigned URL is
 /// used verbatim: its query is already encoded and signed). Test use only.
@@ -664,88 +512,9 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> RawResponse {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").expect("an http:// URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP response");
-    let head = String::from_utf8_lossy(&response[..split]).to_string();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    RawResponse {
-        status,
-        headers,
-        body: response[split + 4..].to_vec(),
-    }
-}
-
-/// GETs a URL on the mail emulator (plain HTTP/1.0; test inspection only).
-pub async fn mail_emulator_get(path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let endpoint = required_env("AWS_ENDPOINT_URL_SESV2");
-    let host = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).to_string();
-    text.split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default()
-}
-
-/// Every message the emulator's SES accepted for `to`, oldest first (their bodies).
-pub async fn emails_to(to: &str) -> Vec<Value> {
-    let data: Value =
-        serde_json::from_str(&mail_emulator_get("/moto-api/data.json").await).unwrap();
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            m["destinations"]["ToAddresses"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|d| d == to))
-        })
-        .collect()
-}
-
-/// The sign-in token in the latest email to `to`, read back from the emulator.
-pub async fn latest_magic_link_token(to: &str) -> Option<String> {
-    let messages = emails_to(to).await;
-    let body = messages.last()?.to_string();
-    let start = body.find("token=ml_")? + "token=".len();
-    Some(
-        body[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect(),
-    )
+    dispatch_xtask::http::request(method, url, headers, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
 }
 
 impl TestApp {

@@ -1,251 +1,281 @@
 //! Every function's real binary, given its event from events/ through the Lambda Runtime
-//! API, against the emulator.
+//! API, against the emulator: once as the event is (the `$default` stage, as
+//! `cargo lambda watch` sends it) and once from a named stage, as API Gateway sends it when
+//! the API is deployed on one. Both must give the same answer, CORS headers included.
 
-use crate::helpers::{
-    Tenant, TestApp, http_request, test_portal_keys, unique_email, workspace_root,
-};
-use dispatch_auth::portal_token::PortalClaims;
+use crate::helpers::{STAGE, TestApp, http_request, route_table, unique_email, workspace_root};
 use dispatch_domain::Mode;
-use dispatch_domain::{Clock, CustomerId, OrgId, SystemClock};
 use dispatch_runtime_emulator::{Emulator, Outcome};
-use serde_json::json;
+use dispatch_xtask::fixtures::{self, Stack, Tenant, on_stage};
+use dispatch_xtask::routes::SECRETS;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_function_binary_answers_its_event() {
-    let app = TestApp::new().await;
-    let bin_dir = workspace_root().join("target/debug");
-    let mut events: Vec<_> = std::fs::read_dir(workspace_root().join("events"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    events.sort();
-    assert!(!events.is_empty());
-    for path in events {
-        let function = path.file_stem().unwrap().to_string_lossy().to_string();
-        // A fresh hour for the sign-in rate limits (the preparation asks for two links).
-        app.clock.advance(3600);
-        let tenant = app.tenant(Mode::Test).await;
-        let second_key = app.create_key(&tenant.key, json!({"name": "second"})).await;
-        let other_org = app.tenant_owned_by(&tenant.owner_email, Mode::Test).await;
-        let session = app.sign_in_with_bearer(&tenant.owner_email).await;
-        // Sign-in lands in one of the owner's two organizations: switch to the other.
-        let signed_into =
-            app.get("/v1/auth/session", &session).await.body["organization"]["id"].clone();
-        let switch_target = if signed_into == other_org.org_id.as_str() {
-            tenant.org_id.clone()
-        } else {
-            other_org.org_id.clone()
-        };
-        let invitee = unique_email("invitee");
-        let invited = app
-            .post(
-                "/v1/auth/members/invite",
-                &session,
-                json!({"email": invitee, "role": "agent"}),
-            )
+/// The suite's app as a stack to fill events from. Its clock stands at the time the app
+/// was made, so what it signs (sessions, portal tokens) is valid for the binaries too.
+impl Stack for TestApp {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let res = self
+            .send(method, path, bearer, body.map(|b| b.to_string()))
             .await;
-        app.clock.advance(61);
-        let link = app.request_link(&tenant.owner_email).await;
-        let ticket = app
-            .post(
-                &format!("/v1/brands/{}/tickets", tenant.brand_id),
-                &tenant.key,
-                json!({"title": "Prepared"}),
-            )
-            .await;
-        let customer = app
-            .post(
-                &format!("/v1/brands/{}/customers", tenant.brand_id),
-                &tenant.key,
-                json!({"email": unique_email("customer")}),
-            )
-            .await;
-        let mut event = std::fs::read_to_string(&path).unwrap();
-        if event.contains("{{ATTACHMENT_ID}}") {
-            let ticket_id = ticket.body["id"].as_str().unwrap();
-            let declared = app
-                .post(
-                    &format!(
-                        "/v1/brands/{}/tickets/{ticket_id}/attachments",
-                        tenant.brand_id
-                    ),
-                    &tenant.key,
-                    json!({"filename": "a.txt", "contentType": "text/plain", "size": 2}),
-                )
-                .await;
-            let put = http_request(
-                "PUT",
-                declared.body["uploadUrl"].as_str().unwrap(),
-                &[("Content-Type", "text/plain"), ("Content-Length", "2")],
-                b"ok",
-            )
-            .await;
-            assert_eq!(put.status, 200);
-            event = event.replace(
-                "{{ATTACHMENT_ID}}",
-                declared.body["attachmentId"].as_str().unwrap(),
-            );
+        (res.status, res.body)
+    }
+
+    async fn tenant(&self, owner_email: &str) -> Tenant {
+        let t = self.tenant_owned_by(owner_email, Mode::Test).await;
+        Tenant {
+            org_id: t.org_id,
+            owner_email: t.owner_email,
+            key: t.key,
+            brand_id: t.brand_id.to_string(),
         }
-        if event.contains("{{PORTAL") || event.contains("{{PENDING_ATTACHMENT_ID}}") {
-            for (placeholder, value) in portal_fixture(&app, &tenant).await {
-                event = event.replace(placeholder, &value);
-            }
-        }
-        if event.contains("{{BRAND_PENDING_ATTACHMENT_ID}}") {
-            let declared = app
-                .post(
-                    &format!("/v1/brands/{}/attachments", tenant.brand_id),
-                    &tenant.key,
-                    json!({"filename": "a.txt", "contentType": "text/plain", "size": 2}),
-                )
-                .await;
-            let put = http_request(
-                "PUT",
-                declared.body["uploadUrl"].as_str().unwrap(),
-                &[("Content-Type", "text/plain"), ("Content-Length", "2")],
-                b"ok",
-            )
-            .await;
-            assert_eq!(put.status, 200);
-            event = event.replace(
-                "{{BRAND_PENDING_ATTACHMENT_ID}}",
-                declared.body["attachmentId"].as_str().unwrap(),
-            );
-        }
-        if event.contains("{{INTAKE_TOKEN}}") {
-            let intake = app
-                .post(
-                    &format!("/v1/brands/{}/intake", tenant.brand_id),
-                    &tenant.key,
-                    json!({"name": "Contact form"}),
-                )
-                .await;
-            event = event.replace("{{INTAKE_TOKEN}}", intake.body["token"].as_str().unwrap());
-        }
-        let event = event
-            .replace("{{API_KEY}}", &tenant.key)
-            .replace("{{BRAND_ID}}", tenant.brand_id.as_str())
-            .replace("{{KEY_ID}}", second_key["id"].as_str().unwrap())
-            .replace("{{SESSION_TOKEN}}", &session)
-            .replace("{{MAGIC_LINK_TOKEN}}", &link)
-            .replace("{{ORG_ID}}", &switch_target)
-            .replace("{{MEMBER_ID}}", invited.body["id"].as_str().unwrap())
-            .replace("{{CUSTOMER_ID}}", customer.body["id"].as_str().unwrap())
-            .replace("{{TICKET_ID}}", ticket.body["id"].as_str().unwrap())
-            // A member who has never asked for a link: the binary's real clock sees no
-            // earlier request in its rate-limit window.
-            .replace("{{EMAIL}}", &invitee);
-        assert!(!event.contains("{{"), "{function}: an unfilled placeholder");
-        let env = [("TABLE_NAME".to_string(), app.table.clone())];
-        let emulator = Emulator::start(&bin_dir.join(&function), vec![event], &env)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("cannot start {function}: {e} (scripts/test builds the binaries first)")
-            });
-        let answered = emulator.wait_for(1, Duration::from_secs(30)).await;
-        emulator.stop().await;
-        let invocation =
-            answered.unwrap_or_else(|| panic!("{function} did not answer within 30 s"));
-        match &invocation[0].outcome {
-            Outcome::Response(response) => {
-                let status = response["statusCode"].as_u64().unwrap_or(0);
-                assert!(
-                    (200..300).contains(&status),
-                    "{function} answered {response}"
-                );
-                let headers = &response["headers"];
-                assert!(
-                    headers["x-request-id"].is_string(),
-                    "{function}: no X-Request-Id in {response}"
-                );
-            }
-            Outcome::Error(e) => panic!("{function} reported an invocation error: {e}"),
-        }
+    }
+
+    async fn magic_link_token(&self, email: &str) -> Option<String> {
+        crate::helpers::latest_magic_link_token(email).await
+    }
+
+    async fn upload(&self, url: &str, headers: &[(String, String)], bytes: &[u8]) -> u16 {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        http_request("PUT", url, &headers, bytes).await.status
+    }
+
+    fn unique_email(&self, who: &str) -> String {
+        unique_email(who)
     }
 }
 
-/// A portal customer's token, ticket, uploaded-but-unconfirmed attachments (on the ticket
-/// and pending), and an unused sign-in link token.
-async fn portal_fixture(app: &TestApp, tenant: &Tenant) -> Vec<(&'static str, String)> {
-    let brand = format!("/v1/brands/{}", tenant.brand_id);
-    let email = unique_email("portal");
-    let minted = app
-        .post(
-            &format!("{brand}/portal/token"),
-            &tenant.key,
-            json!({"email": email}),
+/// The environment a function gets beyond the shared one: its own table, and the ARNs of
+/// exactly the secrets routes.toml gives it (the others empty, which reads as unset).
+fn function_env(app: &TestApp, secrets: &[String]) -> Vec<(String, String)> {
+    let mut env = vec![("TABLE_NAME".to_string(), app.table.clone())];
+    for (name, vars) in SECRETS {
+        for (_, var) in vars.iter() {
+            let value = if secrets.iter().any(|s| s == name) {
+                std::env::var(var).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            env.push((var.to_string(), value));
+        }
+    }
+    env
+}
+
+/// Headers whose values must not depend on the stage.
+fn compared_header(name: &str) -> bool {
+    name.starts_with("access-control-")
+        || matches!(
+            name,
+            "content-type" | "vary" | "cache-control" | "x-content-type-options"
         )
-        .await;
-    assert_eq!(minted.status, 201, "{}", minted.body);
-    let token = minted.body["token"].as_str().unwrap().to_string();
-    let ticket = app
-        .post("/v1/portal/tickets", &token, json!({"title": "Prepared"}))
-        .await;
-    let ticket_id = ticket.body["id"].as_str().unwrap().to_string();
-    let upload = |path: String| {
-        let token = token.clone();
-        async move {
-            let declared = app
-                .post(
-                    &path,
-                    &token,
-                    json!({"filename": "a.txt", "contentType": "text/plain", "size": 2}),
-                )
-                .await;
-            assert_eq!(declared.status, 201, "{}", declared.body);
-            let put = http_request(
-                "PUT",
-                declared.body["uploadUrl"].as_str().unwrap(),
-                &[("Content-Type", "text/plain"), ("Content-Length", "2")],
-                b"ok",
-            )
-            .await;
-            assert_eq!(put.status, 200);
-            declared.body["attachmentId"].as_str().unwrap().to_string()
+}
+
+/// The shape of a JSON value: objects by their keys, arrays by their items, leaves by kind.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => Value::Null,
+    }
+}
+
+/// The same answer: status, the same header names (and values, for CORS and content
+/// headers; an allowed origin is compared as "the request's own"), the same cookies and
+/// the same body shape. Ids, tokens and times differ: each answer is about objects made
+/// for it.
+fn same_answer(
+    (default, default_origin): (&Value, &str),
+    (staged, staged_origin): (&Value, &str),
+) -> Result<(), String> {
+    if default["statusCode"] != staged["statusCode"] {
+        return Err(format!(
+            "status {} vs {}",
+            default["statusCode"], staged["statusCode"]
+        ));
+    }
+    let names = |r: &Value| -> BTreeSet<String> {
+        r["headers"]
+            .as_object()
+            .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
+            .unwrap_or_default()
+    };
+    if names(default) != names(staged) {
+        return Err(format!(
+            "headers {:?} vs {:?}",
+            names(default),
+            names(staged)
+        ));
+    }
+    let value = |r: &Value, name: &str, origin: &str| {
+        let v = r["headers"][name].as_str().unwrap_or_default();
+        if !origin.is_empty() && v == origin {
+            "<the request's origin>".to_string()
+        } else {
+            v.to_string()
         }
     };
-    let on_ticket = upload(format!("/v1/portal/tickets/{ticket_id}/attachments")).await;
-    let pending = upload("/v1/portal/tickets/attachments/pending".to_string()).await;
-    let link = app
-        .post(
-            &format!("{brand}/portal/magic-link"),
-            &tenant.key,
-            json!({"email": email, "portalUrl": "http://localhost:3000/support"}),
-        )
-        .await;
-    assert_eq!(link.status, 202, "{}", link.body);
-    let link_token = link.body["testModeLink"]
-        .as_str()
-        .and_then(|l| l.split("token=").nth(1))
+    for name in names(default).iter().filter(|n| compared_header(n)) {
+        let (a, b) = (
+            value(default, name, default_origin),
+            value(staged, name, staged_origin),
+        );
+        if a != b {
+            return Err(format!("{name}: {a} vs {b}"));
+        }
+    }
+    let cookies = |r: &Value| r["cookies"].as_array().map_or(0, Vec::len);
+    if cookies(default) != cookies(staged) {
+        return Err("set-cookie differs".into());
+    }
+    let body = |r: &Value| {
+        let text = r["body"].as_str().unwrap_or_default();
+        serde_json::from_str::<Value>(text).map(|v| shape(&v)).ok()
+    };
+    if body(default) != body(staged) {
+        return Err(format!("body {} vs {}", default["body"], staged["body"]));
+    }
+    Ok(())
+}
+
+/// The bucket's CORS `AllowedHeaders`, as template.yaml declares them.
+fn bucket_cors_allowed_headers() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    template["Resources"]["AttachmentsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+        .as_sequence()
         .unwrap()
-        .to_string();
-    // The binary runs on the real clock, which the suite's clock has long left behind: its
-    // token is signed for now, for the same customer.
-    let now = SystemClock.now().unix();
-    let binary_token = test_portal_keys().sign(PortalClaims {
-        typ: String::new(),
-        alg: String::new(),
-        kid: String::new(),
-        org: OrgId::parse(&tenant.org_id).unwrap(),
-        mode: Mode::Test,
-        brand: tenant.brand_id.clone(),
-        cus: CustomerId::parse(minted.body["customerId"].as_str().unwrap()).unwrap(),
-        email: email.clone(),
-        name: None,
-        origins: vec![],
-        iat: now,
-        exp: now + 600,
-        auth: now,
-    });
-    vec![
-        ("{{PORTAL_TOKEN}}", binary_token),
-        ("{{PORTAL_TICKET_ID}}", ticket_id),
-        ("{{PORTAL_ATTACHMENT_ID}}", on_ticket),
-        ("{{PENDING_ATTACHMENT_ID}}", pending),
-        ("{{PORTAL_LINK_TOKEN}}", link_token),
-    ]
+        .iter()
+        .flat_map(|r| {
+            r["AllowedHeaders"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|h| h.as_str().unwrap().to_ascii_lowercase())
+        .collect()
+}
+
+/// An upload answer hands the client exactly the headers the URL signs (but `host`), and
+/// the bucket's CORS allows each: a browser's preflight for them passes.
+fn check_upload_headers(function: &str, body: &Value) {
+    let Some(headers) = body["uploadHeaders"].as_object() else {
+        return;
+    };
+    let url = body["uploadUrl"].as_str().unwrap();
+    let signed: BTreeSet<String> = url
+        .split("X-Amz-SignedHeaders=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .unwrap()
+        .split("%3B")
+        .filter(|h| *h != "host")
+        .map(str::to_string)
+        .collect();
+    let given: BTreeSet<String> = headers.keys().cloned().collect();
+    assert_eq!(
+        given, signed,
+        "{function}: uploadHeaders are not the signed headers"
+    );
+    let allowed = bucket_cors_allowed_headers();
+    assert!(
+        given.is_subset(&allowed),
+        "{function}: the bucket's CORS does not allow {:?}",
+        given.difference(&allowed).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_function_binary_answers_its_event_the_same_on_any_stage() {
+    let app = TestApp::new().await;
+    let bin_dir = workspace_root().join("target/debug");
+    for route in route_table().routes {
+        let function = route.function.as_str();
+        let path = workspace_root().join(format!("events/{function}.json"));
+        let event = std::fs::read_to_string(&path).unwrap();
+        // Fresh objects for each of the two requests: some are single-use.
+        let default = fixtures::fill(&app, &event)
+            .await
+            .unwrap_or_else(|e| panic!("{function}: {e}"));
+        let mut staged: Value = serde_json::from_str(
+            &fixtures::fill(&app, &event)
+                .await
+                .unwrap_or_else(|e| panic!("{function}: {e}")),
+        )
+        .unwrap();
+        on_stage(&mut staged, STAGE);
+        let env = function_env(&app, &route.secrets);
+        let default_event = default.clone();
+        let emulator = Emulator::start(
+            &bin_dir.join(function),
+            vec![default, staged.to_string()],
+            &env,
+        )
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot start {function}: {e} (scripts/test builds the binaries first)")
+        });
+        let answered = emulator.wait_for(2, Duration::from_secs(30)).await;
+        emulator.stop().await;
+        let invocations =
+            answered.unwrap_or_else(|| panic!("{function} did not answer twice within 30 s"));
+        let mut answers = Vec::new();
+        for invocation in &invocations {
+            match &invocation.outcome {
+                Outcome::Response(response) => {
+                    let status = response["statusCode"].as_u64().unwrap_or(0);
+                    assert!(
+                        (200..300).contains(&status),
+                        "{function} answered {response}"
+                    );
+                    assert!(
+                        response["headers"]["x-request-id"].is_string(),
+                        "{function}: no X-Request-Id in {response}"
+                    );
+                    let body: Value =
+                        serde_json::from_str(response["body"].as_str().unwrap_or("null"))
+                            .unwrap_or(Value::Null);
+                    check_upload_headers(function, &body);
+                    answers.push(response.clone());
+                }
+                Outcome::Error(e) => panic!("{function} reported an invocation error: {e}"),
+            }
+        }
+        let origin = |event: &Value| {
+            event["headers"]["origin"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let default_origin = origin(&serde_json::from_str(&default_event).unwrap());
+        if let Err(diff) = same_answer(
+            (&answers[0], &default_origin),
+            (&answers[1], &origin(&staged)),
+        ) {
+            panic!("{function}: on stage {STAGE} the answer differs: {diff}");
+        }
+        if route.is_preflight() {
+            // The event comes from an origin the brand lists: both answers allow it.
+            assert!(
+                answers[1]["headers"]["access-control-allow-origin"].is_string(),
+                "{function}: {}",
+                answers[1]
+            );
+        }
+    }
 }
 
 /// The stream-driven cleanup's real binary, given a brand's `REMOVE` record from
@@ -270,7 +300,7 @@ async fn the_cleanup_binary_purges_a_deleted_brand() {
         .unwrap()
         .replace("{{ORG_ID}}", &tenant.org_id)
         .replace("{{BRAND_ID}}", &brand);
-    let env = [("TABLE_NAME".to_string(), app.table.clone())];
+    let env = function_env(&app, &[]);
     let binary = workspace_root().join("target/debug/brand-cleanup");
     let emulator = Emulator::start(&binary, vec![event], &env)
         .await

@@ -15,6 +15,8 @@ mod invoke;
 mod matrix;
 mod members;
 mod portal;
+#[rustfmt::skip]
+mod routes;
 mod sessions;
 mod storage;
 mod tickets;

@@ -201,9 +201,8 @@ pub async fn presign_upload<F: Files>(
         )
         .await
         .map_err(files_error)?;
-    let mut upload_headers: BTreeMap<String, String> = headers.into_iter().collect();
-    upload_headers.insert("content-type".into(), a.content_type.clone());
-    upload_headers.insert("content-length".into(), a.size.to_string());
+    // Exactly the signed headers (length and type): the bucket's CORS allows those.
+    let upload_headers: BTreeMap<String, String> = headers.into_iter().collect();
     Ok(UploadView {
         attachment_id: a.id.to_string(),
         attachment: AttachmentView::new(a),

@@ -93,17 +93,27 @@ impl PortalKeys {
     /// Parses `kid:secret[,kid:secret]` (the `PORTAL_SIGNING_KEYS` setting). Key ids are
     /// 1–16 letters or digits; secrets at least 32 bytes. `None` when malformed.
     pub fn parse(config: &str) -> Option<PortalKeys> {
-        let mut keys = Vec::new();
+        let mut pairs = Vec::new();
         for entry in config.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (id, secret) = entry.split_once(':')?;
+            pairs.push((id, secret.as_bytes()));
+        }
+        PortalKeys::from_pairs(&pairs)
+    }
+
+    /// The keys `(kid, secret)`, the signing key first, with the rules of [`parse`]
+    /// (`PortalKeys::parse`); the secrets may hold any byte.
+    pub fn from_pairs(pairs: &[(&str, &[u8])]) -> Option<PortalKeys> {
+        let mut keys = Vec::new();
+        for (id, secret) in pairs {
             let id_ok =
                 !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric());
-            if !id_ok || secret.len() < 32 || keys.iter().any(|k: &SigningKey| k.id == id) {
+            if !id_ok || secret.len() < 32 || keys.iter().any(|k: &SigningKey| k.id == *id) {
                 return None;
             }
             keys.push(SigningKey {
                 id: id.to_string(),
-                secret: secret.as_bytes().to_vec(),
+                secret: secret.to_vec(),
             });
         }
         (!keys.is_empty()).then_some(PortalKeys { keys })

@@ -132,14 +132,43 @@ fn presigning(expires_in: Duration, now: SystemTime) -> Result<PresigningConfig,
 }
 
 fn presigned(req: PresignedRequest) -> Presigned {
+    let url = req.uri().to_string();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Presigned {
         method: req.method().to_string(),
-        url: req.uri().to_string(),
-        headers: req
-            .headers()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        headers: signed_headers(&url, headers),
+        url,
     }
+}
+
+/// The headers the client must send: exactly those the URL's signature covers
+/// (`X-Amz-SignedHeaders`), but `host`, which the client's HTTP stack sets. The SDK also
+/// puts unsigned headers on the request (in Lambda, `x-amzn-trace-id`); they are not the
+/// client's to send: a browser would have to ask the bucket's CORS for them, and the trace
+/// id is ours, not the customer's.
+fn signed_headers(url: &str, headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    let signed: Vec<String> = url
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("X-Amz-SignedHeaders="))
+        .flat_map(|list| {
+            list.replace("%3B", ";")
+                .replace("%3b", ";")
+                .split(';')
+                .map(|h| h.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    headers
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .filter(|(k, _)| k != "host" && signed.contains(k))
+        .collect()
 }
 
 impl Files for S3Files {
@@ -276,5 +305,57 @@ impl Files for S3Files {
             .await
             .map_err(FilesError::backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_signed_headers_are_handed_to_the_client() {
+        let url = "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+                   &X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost&X-Amz-Signature=ab";
+        let headers = vec![
+            ("content-length".to_string(), "2".to_string()),
+            ("Content-Type".to_string(), "text/plain".to_string()),
+            ("host".to_string(), "b.s3.amazonaws.com".to_string()),
+            ("x-amzn-trace-id".to_string(), "Root=1-abc".to_string()),
+        ];
+        assert_eq!(
+            signed_headers(url, headers),
+            [
+                ("content-length".to_string(), "2".to_string()),
+                ("content-type".to_string(), "text/plain".to_string())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_upload_signs_its_length_and_type_and_nothing_unsigned_is_handed_out() {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new("AKID", "SECRET", None, None, "test"),
+            ))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let files = S3Files::new(S3Files::client(&sdk), "bucket");
+        let p = files
+            .presign_upload(
+                "a/b",
+                "image/png",
+                42,
+                Duration::from_secs(60),
+                SystemTime::now(),
+            )
+            .await
+            .unwrap();
+        let names: Vec<&str> = p.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["content-length", "content-type"]);
+        assert!(
+            p.url
+                .contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost")
+        );
     }
 }

@@ -49,18 +49,26 @@ pub struct Context<S> {
 
 impl<S> Context<S> {
     /// The production wiring: the system clock and configuration from the environment.
+    /// Signing keys come from Secrets Manager (`dispatch_secrets`), through [`Context::with_keys`].
     pub fn from_env(store: S) -> Context<S> {
         Context {
             store,
             clock: Arc::new(SystemClock),
             auth: AuthConfig::from_env(),
-            cursors: std::env::var("CURSOR_SECRET")
-                .ok()
-                .and_then(|s| CursorKey::new(s.as_bytes())),
-            portal_keys: std::env::var("PORTAL_SIGNING_KEYS")
-                .ok()
-                .and_then(|s| PortalKeys::parse(&s)),
+            cursors: None,
+            portal_keys: None,
         }
+    }
+
+    /// The signing keys this function was given (read at init).
+    pub fn with_keys(
+        mut self,
+        cursors: Option<CursorKey>,
+        portal: Option<PortalKeys>,
+    ) -> Context<S> {
+        self.cursors = cursors;
+        self.portal_keys = portal;
+        self
     }
 
     pub fn new(store: S, clock: Arc<dyn Clock>, auth: AuthConfig) -> Context<S> {
@@ -81,7 +89,7 @@ impl<S> Context<S> {
     /// The portal signing keys, or a 500 for a function deployed without them.
     pub fn portal_keys(&self) -> Result<&PortalKeys, ApiError> {
         self.portal_keys.as_ref().ok_or_else(|| {
-            ApiError::Internal("PORTAL_SIGNING_KEYS is not configured (kid:secret,…)".into())
+            ApiError::Internal("no portal signing keys (PORTAL_KEY_A_ARN, PORTAL_KEY_B_ARN)".into())
         })
     }
 
@@ -94,7 +102,7 @@ impl<S> Context<S> {
     pub fn cursor_key(&self) -> Result<&CursorKey, ApiError> {
         self.cursors
             .as_ref()
-            .ok_or_else(|| ApiError::Internal("CURSOR_SECRET is not configured (32+ bytes)".into()))
+            .ok_or_else(|| ApiError::Internal("no cursor signing key (CURSOR_SECRET_ARN)".into()))
     }
 }
 

@@ -80,14 +80,3 @@ pub fn v2_event(
     }
     event
 }
-
-/// Rewrites a `$default`-stage event as API Gateway sends it from the named `stage`: the
-/// stage goes in front of `rawPath` and `requestContext.http.path`, and into
-/// `requestContext.stage`. Route key and path parameters stay as they are.
-pub fn on_stage(event: &mut Value, stage: &str) {
-    let prefix = |path: &Value| json!(format!("/{stage}{}", path.as_str().unwrap_or_default()));
-    event["rawPath"] = prefix(&event["rawPath"]);
-    let context = &mut event["requestContext"];
-    context["http"]["path"] = prefix(&context["http"]["path"]);
-    context["stage"] = json!(stage);
-}
