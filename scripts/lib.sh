@@ -16,11 +16,13 @@ free_port() {
 # through AWS_ENDPOINT_URL_SESV2). moto keeps every object it ever made for its
 # /moto-api/data.json dump, which is how mail is read back; on a mail-only emulator that
 # dump stays as small as the mail sent, instead of growing with every DynamoDB item.
+#
+# A third argument records the AWS calls of function binaries there (for the IAM check).
 start_emulator() {
-  local port="$1" log="$2"
+  local port="$1" log="$2" iam_log="${3:-}"
   # One request at a time (scripts/moto_serial.py explains why). Without moto's global
   # allow-everything CORS, S3 answers browsers from the bucket's own CORS rules, as in AWS.
-  MOTO_DISABLE_GLOBAL_CORS=true \
+  MOTO_DISABLE_GLOBAL_CORS=true DISPATCH_IAM_LOG="$iam_log" \
     setsid "$venv/bin/python" "$root/scripts/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do

@@ -2,6 +2,7 @@
 //! requests built as API Gateway HTTP API (payload v2) events and routed exactly as the
 //! router map in `Cargo.toml` routes them.
 
+use crate::iam::{IamRecorder, as_function};
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use dispatch_attachments::Attachments;
@@ -94,6 +95,24 @@ async fn create_table_from_template(client: &Client, name: &str) {
         .send()
         .await
         .expect("enable TTL on the test table");
+}
+
+/// The production S3 client (`S3Files::client`), with the IAM recorder.
+fn recorded_s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = S3Files::client(sdk)
+        .config()
+        .to_builder()
+        .interceptor(IamRecorder)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// An SESv2 client with the IAM recorder.
+fn recorded_ses(sdk: &aws_config::SdkConfig) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::config::Builder::from(sdk)
+        .interceptor(IamRecorder)
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
 }
 
 /// An address no other test uses.
@@ -247,6 +266,7 @@ impl TestApp {
         let ops = OperationCounter::new();
         let counted = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(ops.clone())
+            .interceptor(IamRecorder)
             .build();
         let clock = Arc::new(FixedClock::at(SystemClock.now()));
         let store = DynamoStore::new(Client::from_conf(counted), &table);
@@ -257,7 +277,7 @@ impl TestApp {
         let sender = required_env("SENDER_ADDRESS");
         let signin = SignIn {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), sender),
+            mailer: SesMailer::new(recorded_ses(&sdk), sender),
             settings: SignInSettings {
                 public_url: Some("https://api.dispatch.test".into()),
                 dashboard_url: None,
@@ -268,11 +288,11 @@ impl TestApp {
         };
         let attachments = Attachments {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
+            files: S3Files::new(recorded_s3(&sdk), required_env("BUCKET_NAME")),
         };
         let intake = Intake {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
+            files: S3Files::new(recorded_s3(&sdk), required_env("BUCKET_NAME")),
         };
         // The keys the binaries read at init, read the same way (from the emulator's
         // Secrets Manager, named by the environment scripts/test wrote).
@@ -286,14 +306,11 @@ impl TestApp {
         let portal = Portal {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone())
                 .with_portal_keys(portal_keys.clone()),
-            files: S3Files::new(S3Files::client(&sdk), required_env("BUCKET_NAME")),
+            files: S3Files::new(recorded_s3(&sdk), required_env("BUCKET_NAME")),
         };
         let portal_mail = PortalMail {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            mailer: SesMailer::new(
-                aws_sdk_sesv2::Client::new(&sdk),
-                required_env("SENDER_ADDRESS"),
-            ),
+            mailer: SesMailer::new(recorded_ses(&sdk), required_env("SENDER_ADDRESS")),
         };
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
         TestApp {
@@ -455,9 +472,10 @@ impl TestApp {
     }
 
     /// Calls the handler behind `function`, exactly as its binary's main does (the calls
-    /// are generated from routes.toml into tests/e2e/routes.rs).
+    /// are generated from routes.toml into tests/e2e/routes.rs), recording its AWS calls
+    /// as that function's.
     async fn invoke(&self, function: &str, req: Request) -> Response<Body> {
-        self.call_handler(function, req).await
+        as_function(function, self.call_handler(function, req)).await
     }
 
     /// Creates an API key through the API and returns the response body (with its secret).

@@ -57,8 +57,13 @@ impl Stack for TestApp {
 
 /// The environment a function gets beyond the shared one: its own table, and the ARNs of
 /// exactly the secrets routes.toml gives it (the others empty, which reads as unset).
-fn function_env(app: &TestApp, secrets: &[String]) -> Vec<(String, String)> {
-    let mut env = vec![("TABLE_NAME".to_string(), app.table.clone())];
+/// The SDK names the function in its user agent (`app/<function>`), by which the emulator
+/// records the binary's calls for the IAM check (scripts/moto_serial.py).
+fn function_env(app: &TestApp, function: &str, secrets: &[String]) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("TABLE_NAME".to_string(), app.table.clone()),
+        ("AWS_SDK_UA_APP_ID".to_string(), function.to_string()),
+    ];
     for (name, vars) in SECRETS {
         for (_, var) in vars.iter() {
             let value = if secrets.iter().any(|s| s == name) {
@@ -217,7 +222,7 @@ async fn every_function_binary_answers_its_event_the_same_on_any_stage() {
         )
         .unwrap();
         on_stage(&mut staged, STAGE);
-        let env = function_env(&app, &route.secrets);
+        let env = function_env(&app, function, &route.secrets);
         let default_event = default.clone();
         let emulator = Emulator::start(
             &bin_dir.join(function),
@@ -300,7 +305,7 @@ async fn the_cleanup_binary_purges_a_deleted_brand() {
         .unwrap()
         .replace("{{ORG_ID}}", &tenant.org_id)
         .replace("{{BRAND_ID}}", &brand);
-    let env = function_env(&app, &[]);
+    let env = function_env(&app, "brand-cleanup", &[]);
     let binary = workspace_root().join("target/debug/brand-cleanup");
     let emulator = Emulator::start(&binary, vec![event], &env)
         .await

@@ -10,6 +10,7 @@ mod auth;
 mod brands;
 mod consistency;
 mod customers;
+mod iam;
 mod intake;
 mod invoke;
 mod matrix;

@@ -8,6 +8,7 @@
 //! and the owner's org-wide key.
 
 use crate::helpers::{Tenant, TestApp, http_request, router_routes, unique_email, workspace_root};
+use crate::iam::as_function;
 use dispatch_cleanup::{Cleanup, on_stream};
 use dispatch_domain::Mode;
 use serde_json::{Value, json};
@@ -410,7 +411,9 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
         store: app.ctx.store.clone(),
         files: app.attachments.files.clone(),
     };
-    let result = on_stream(&cleanup, event.clone()).await.unwrap();
+    let result = as_function("brand-cleanup", on_stream(&cleanup, event.clone()))
+        .await
+        .unwrap();
     assert_eq!(result["purged"][0]["files"], 2, "{result}");
     assert!(app.raw_items_containing(&brand_id).await.is_empty());
     assert!(app.raw_items_containing(&intake_token).await.is_empty());
@@ -421,7 +424,9 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
         "the file is still served: {gone}"
     );
     // A retried batch is harmless.
-    let again = on_stream(&cleanup, event).await.unwrap();
+    let again = as_function("brand-cleanup", on_stream(&cleanup, event))
+        .await
+        .unwrap();
     assert_eq!(again["purged"][0]["items"], 0);
 }
 

@@ -1,0 +1,233 @@
+"""Holds what each function did during the test suite against its policy in template.yaml.
+
+    iam_check.py TEMPLATE RECORDS...   exit 1 if a function did something its policy does
+                                       not grant; print what policies grant but nothing used
+    iam_check.py --self-test           check the checker on a small template of its own
+
+Records are JSON lines (tests/e2e/iam.rs writes the in-process handlers' calls,
+scripts/moto_serial.py the real binaries'): function, service, operation, the index a
+Query read, the kinds of a transaction's items, the secrets read.
+
+The emulator enforces no IAM (and moto's own enforcement differs from AWS's), so this is
+the model of it. It knows the rules AWS applies that no record shows:
+- HeadObject is s3:GetObject; without s3:ListBucket on the bucket, S3 answers a missing
+  key with 403 instead of 404, so a function that asks whether an object exists needs it;
+- a transaction is authorized per item (PutItem, UpdateItem, DeleteItem,
+  ConditionCheckItem; GetItem for TransactGetItems), DeleteObjects per key (DeleteObject);
+- BatchGetSecretValue also needs GetSecretValue on each secret;
+- a presigned URL acts with the signer's permissions when it is used.
+Conditions (ses:FromAddress) are not evaluated; resources are compared by kind (the
+table, an index of it, the bucket, its objects, SES identities, a secret by logical id).
+"""
+
+import json
+import sys
+
+import yaml
+
+
+class Tag:
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return Tag(suffix, loader.construct_scalar(node))
+    if isinstance(node, yaml.SequenceNode):
+        return Tag(suffix, loader.construct_sequence(node, deep=True))
+    return Tag(suffix, loader.construct_mapping(node, deep=True))
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def resource_kind(resource):
+    """A policy resource as a kind: ("table",), ("index", name), ("bucket",), ..."""
+    if resource == "*":
+        return ("any",)
+    if isinstance(resource, Tag):
+        text = resource.value if isinstance(resource.value, str) else str(resource.value)
+        if resource.name == "GetAtt" and text == "Table.Arn":
+            return ("table",)
+        if resource.name == "GetAtt" and text == "AttachmentsBucket.Arn":
+            return ("bucket",)
+        if resource.name == "Sub" and text.startswith("${Table.Arn}/index/"):
+            return ("index", text.rsplit("/", 1)[1])
+        if resource.name == "Sub" and text == "${AttachmentsBucket.Arn}/*":
+            return ("objects",)
+        if resource.name == "Sub" and ":ses:" in text and text.endswith(":identity/*"):
+            return ("ses-identity",)
+        if resource.name == "Ref":
+            return ("secret", text)
+    return ("unknown", repr(resource))
+
+
+def policies(template):
+    """{function: {(action, kind)}} from every function's inline policies."""
+    grants = {}
+    for resource in template["Resources"].values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        function = props["CodeUri"].rstrip("/").rsplit("/", 1)[-1]
+        granted = set()
+        for doc in props.get("Policies") or []:
+            for st in doc.get("Statement", []):
+                if st.get("Effect") != "Allow":
+                    continue
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                for a in actions:
+                    for r in resources:
+                        granted.add((a, resource_kind(r)))
+        grants[function] = granted
+    return grants
+
+
+SECRET_NAMES = ("CursorSecret", "PortalKeyA", "PortalKeyB")
+
+
+def secret_kind(secret_id):
+    """A secret id (ARN or name; locally named after its logical id) as a kind."""
+    for name in SECRET_NAMES:
+        if f":secret:{name}-" in secret_id or secret_id == name:
+            return ("secret", name)
+    return ("secret", secret_id)
+
+
+TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+            "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def required(record):
+    """The (action, kind) pairs one recorded operation needs."""
+    service = record["service"].lower()
+    op = record["operation"]
+    if service == "dynamodb":
+        if op in ("TransactWriteItems", "TransactGetItems"):
+            return {("dynamodb:" + TRANSACT[k], ("table",)) for k in record.get("items") or []}
+        if op == "Query" and record.get("index"):
+            return {("dynamodb:Query", ("index", record["index"]))}
+        return {("dynamodb:" + op, ("table",))}
+    if service == "s3":
+        if op == "HeadObject":
+            return {("s3:GetObject", ("objects",)), ("s3:ListBucket", ("bucket",))}
+        if op in ("ListObjectsV2", "ListObjects"):
+            return {("s3:ListBucket", ("bucket",))}
+        if op == "DeleteObjects":
+            return {("s3:DeleteObject", ("objects",))}
+        return {("s3:" + op, ("objects",))}
+    if service in ("ses", "sesv2"):
+        return {("ses:" + op, ("ses-identity",))}
+    if service == "secretsmanager":
+        needs = {("secretsmanager:GetSecretValue", secret_kind(s)) for s in record.get("secrets") or []}
+        if op == "BatchGetSecretValue":
+            needs.add(("secretsmanager:BatchGetSecretValue", ("any",)))
+        return needs
+    return {(f"{service}:{op}", ("unknown",))}
+
+
+def is_granted(need, granted):
+    action, kind = need
+    return (action, kind) in granted or (action, ("any",)) in granted
+
+
+def check(template, records):
+    """(missing, unused, silent): needs not granted, grants never used, and functions
+    with a policy that the suite never saw make a call."""
+    grants = policies(template)
+    used = {f: set() for f in grants}
+    missing = {}
+    for record in records:
+        function = record["function"]
+        granted = grants.get(function)
+        for need in required(record):
+            if granted is None or not is_granted(need, granted):
+                missing.setdefault(function, set()).add(need)
+            else:
+                used[function].add(need if need in granted else (need[0], ("any",)))
+    unused = {f: g - used[f] for f, g in grants.items() if g - used[f]}
+    silent = sorted(f for f, g in grants.items() if g and not used[f])
+    return missing, unused, silent
+
+
+def show(need):
+    action, kind = need
+    return f"{action} on {':'.join(kind)}"
+
+
+def self_test():
+    template = yaml.load("""
+Resources:
+  ConfirmFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: target/lambda/confirm/
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [dynamodb:GetItem, dynamodb:UpdateItem]
+              Resource: !GetAtt Table.Arn
+            - Effect: Allow
+              Action: [s3:GetObject]
+              Resource: !Sub "${AttachmentsBucket.Arn}/*"
+""", Loader=CfnLoader)
+    records = [
+        {"function": "confirm", "service": "dynamodb", "operation": "GetItem"},
+        {"function": "confirm", "service": "s3", "operation": "HeadObject"},
+        {"function": "confirm", "service": "dynamodb", "operation": "TransactWriteItems",
+         "items": ["Update", "ConditionCheck"]},
+        {"function": "confirm", "service": "dynamodb", "operation": "Query", "index": "by-x"},
+    ]
+    missing, unused, _ = check(template, records)
+    assert missing == {"confirm": {
+        ("s3:ListBucket", ("bucket",)),                 # implicit in a 404 for HeadObject
+        ("dynamodb:ConditionCheckItem", ("table",)),    # per transaction item
+        ("dynamodb:Query", ("index", "by-x")),          # an index is its own resource
+    }}, missing
+    assert unused == {}, unused
+    _, unused, silent = check(template, [])
+    assert silent == ["confirm"] and len(unused["confirm"]) == 3
+    print("iam_check: self-test passed")
+
+
+def main(argv):
+    if argv[1:] == ["--self-test"]:
+        self_test()
+        return 0
+    with open(argv[1]) as f:
+        template = yaml.load(f, Loader=CfnLoader)
+    records = []
+    for path in argv[2:]:
+        try:
+            with open(path) as f:
+                records += [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            pass
+    missing, unused, silent = check(template, records)
+    functions = {r["function"] for r in records}
+    print(f"iam: {len(records)} AWS calls by {len(functions)} functions held against "
+          f"their policies in {argv[1]}")
+    for function, needs in sorted(unused.items()):
+        print(f"  granted, never used by the suite: {function}: "
+              + ", ".join(sorted(show(n) for n in needs)))
+    for function in silent:
+        print(f"  never seen calling AWS (its policy is unexercised): {function}")
+    if missing:
+        for function, needs in sorted(missing.items()):
+            print(f"NOT GRANTED: {function} did {', '.join(sorted(show(n) for n in needs))}",
+                  file=sys.stderr)
+        print("add the actions to the function's iam in routes.toml (cargo xtask routes), "
+              "or stop the function from needing them", file=sys.stderr)
+        return 1
+    print("iam: every call the suite saw is granted")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
