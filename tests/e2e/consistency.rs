@@ -171,3 +171,34 @@ fn binary_names_are_unique_across_the_workspace() {
         }
     }
 }
+
+/// The template stays well under CloudFormation's limits, counted on the processed
+/// template (SAM transform, offline): today, and with 60 more routes as heavy as any.
+#[test]
+fn the_template_stays_well_under_cloudformation_limits_with_60_more_routes() {
+    let root = workspace_root();
+    let dir = root.join("target/template-limits");
+    std::fs::create_dir_all(&dir).unwrap();
+    let grown = dispatch_xtask::generate::with_synthetic_routes(&route_table(), 60);
+    let synthetic = dir.join("template-plus-60-routes.yaml");
+    std::fs::write(
+        &synthetic,
+        dispatch_xtask::generate::template_with(&root, &grown).unwrap(),
+    )
+    .unwrap();
+    let python = root.join(".venv/bin/python");
+    let out = std::process::Command::new(&python)
+        .arg(root.join("scripts/template_limits.py"))
+        .arg(root.join("template.yaml"))
+        .arg(&synthetic)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (scripts/test installs it)", python.display()));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{report}");
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("functions 118"), "{report}");
+}

@@ -98,6 +98,53 @@ pub fn outputs(root: &Path, table: &RouteTable) -> Result<Vec<Output>, String> {
     Ok(out)
 }
 
+/// template.yaml as it would be with `table`'s routes.
+pub fn template_with(root: &Path, table: &RouteTable) -> Result<String, String> {
+    let text = std::fs::read_to_string(root.join("template.yaml"))
+        .map_err(|e| format!("template.yaml: {e}"))?;
+    splice(
+        &text,
+        "  # BEGIN routes",
+        "  # END routes",
+        &template_functions(table),
+    )
+}
+
+/// `table` and `n` more routes, each as heavy as any route gets (every kind of grant,
+/// both kinds of secret): the template's limits are checked for the routes still to come.
+pub fn with_synthetic_routes(table: &RouteTable, n: usize) -> RouteTable {
+    let mut grown = table.clone();
+    for i in 0..n {
+        grown.routes.push(Route {
+            function: format!("synthetic-{i:03}"),
+            route: format!("POST /v1/brands/{{brandId}}/synthetic-{i:03}/{{id}}"),
+            call: "dispatch_synthetic::handle(&self.ctx, r)".into(),
+            public: false,
+            iam: [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:BatchGetItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:Query@customer-tickets",
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:ListBucket",
+                "ses:SendEmail",
+            ]
+            .iter()
+            .map(|g| g.to_string())
+            .collect(),
+            secrets: vec!["cursor".into(), "portal".into()],
+            event: Default::default(),
+        });
+    }
+    grown
+}
+
 /// The outputs that differ from the files on disk.
 pub fn stale(root: &Path, outputs: &[Output]) -> Vec<PathBuf> {
     outputs
