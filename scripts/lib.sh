@@ -36,6 +36,13 @@ start_emulator() {
   return 1
 }
 
+# Builds every function binary (debug), and dispatch-admin which seeds the local stack,
+# exactly as `cargo lambda watch` will run them: `cargo run --bin X` resolves features over
+# the workspace's default members (Cargo.toml), and so does a plain `cargo build --bins`.
+build_functions() {
+  cargo build --quiet --bins
+}
+
 # Kills a process group started with setsid, if it is still there.
 stop_group() {
   local pid="${1:-}"

@@ -29,13 +29,25 @@ APP_ID = re.compile(r"(?:^|\s)app/([A-Za-z0-9!#$%&'*+.^_`|~-]+)")
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
-def s3_operation(method, path, query):
-    """The S3 REST operation of a path-style request."""
+def s3_operation(environ, query):
+    """The S3 REST operation of a path-style request (the SDK uses path style against the
+    emulator). Anything beyond the plain object and listing calls is named for what it is,
+    so the IAM check, which does not model it, fails instead of passing it as another."""
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
     has_key = len([p for p in path.split("/") if p]) > 1
+    for sub in ("versionId", "tagging", "acl", "uploads", "uploadId", "retention", "legal-hold"):
+        if sub in query:
+            return f"{method} ?{sub}"
+    if environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+        return "CopyObject"
+    if environ.get("HTTP_X_AMZ_TAGGING"):
+        return f"{method} with tags"
     if method == "GET" and not has_key:
         return "ListObjectsV2" if "list-type" in query else "ListObjects"
     if method == "POST" and "delete" in query:
         return "DeleteObjects"
+    if not has_key:
+        return f"{method} bucket"
     return {"HEAD": "HeadObject", "GET": "GetObject", "PUT": "PutObject",
             "DELETE": "DeleteObject"}.get(method, method)
 
@@ -57,8 +69,8 @@ def record_of(environ, body):
         except ValueError:
             doc = {}
     elif service == "s3":
-        operation = s3_operation(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                                 parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        operation = s3_operation(environ, parse_qs(environ.get("QUERY_STRING", ""),
+                                                   keep_blank_values=True))
     elif service == "ses" and environ.get("PATH_INFO", "").endswith("/outbound-emails"):
         operation = "SendEmail"
     else:

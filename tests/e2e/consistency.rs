@@ -86,8 +86,8 @@ fn the_template_deploys_exactly_the_declared_functions() {
         let code = resource["Properties"]["CodeUri"].as_str().unwrap();
         let function = code
             .strip_prefix("target/lambda/")
-            .and_then(|c| c.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("CodeUri {code} is not a prebuilt bootstrap"));
+            .and_then(|c| c.strip_suffix("/bootstrap.zip"))
+            .unwrap_or_else(|| panic!("CodeUri {code} is not a zip scripts/package builds"));
         deployed.insert(function.to_string());
     }
     let mut expected: BTreeSet<String> = route_table()
@@ -201,4 +201,91 @@ fn the_template_stays_well_under_cloudformation_limits_with_60_more_routes() {
     println!("{report}");
     assert!(out.status.success(), "{report}");
     assert!(report.contains("functions 118"), "{report}");
+}
+
+/// The project's docs stand alone: no path outside the repository, and every relative
+/// link names a file that is here.
+#[test]
+fn docs_point_at_nothing_outside_the_repository() {
+    let root = workspace_root();
+    let mut pages = vec![
+        root.join("README.md"),
+        root.join("events/README.md"),
+        root.join("examples/portal/README.md"),
+    ];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        pages.push(entry.unwrap().path());
+    }
+    for page in pages
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
+        let text = std::fs::read_to_string(page).unwrap();
+        for outside in ["/work/", "../shared/", "shared/spec"] {
+            assert!(
+                !text.contains(outside),
+                "{} mentions {outside}",
+                page.display()
+            );
+        }
+        for (i, _) in text.match_indices("](") {
+            let target = &text[i + 2..];
+            let target = &target[..target.find(')').unwrap_or(0)];
+            let file = target.split('#').next().unwrap_or_default();
+            if file.is_empty() || file.contains("://") || file.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = page.parent().unwrap().join(file);
+            assert!(
+                resolved.exists(),
+                "{}: the link {target} names no file in the repository",
+                page.display()
+            );
+            if let Some(anchor) = target.split_once('#').map(|(_, a)| a)
+                && resolved.extension().is_some_and(|e| e == "md")
+            {
+                let heads = anchors(&std::fs::read_to_string(&resolved).unwrap());
+                assert!(
+                    heads.contains(anchor),
+                    "{}: the link {target} names no heading",
+                    page.display()
+                );
+            }
+        }
+        // Links within the page.
+        let heads = anchors(&text);
+        for (i, _) in text.match_indices("](#") {
+            let anchor = &text[i + 3..];
+            let anchor = &anchor[..anchor.find(')').unwrap_or(0)];
+            assert!(
+                heads.contains(anchor),
+                "{}: the link #{anchor} names no heading",
+                page.display()
+            );
+        }
+    }
+}
+
+/// The anchors a Markdown page's headings get (GitHub's rule: lowercase, punctuation
+/// dropped, spaces become hyphens).
+fn anchors(page: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    let mut found = BTreeSet::new();
+    for line in page.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        if in_code || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let slug: String = title
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        found.insert(slug);
+    }
+    found
 }

@@ -9,11 +9,11 @@
 
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{Email, Mode, SystemClock};
-use dispatch_http::testing::v2_event;
 use dispatch_http::{AuthConfig, Context, dispatch};
 use dispatch_runtime_emulator::{Emulator, Invocation, Outcome, peak_rss_kib};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
+use dispatch_xtask::events::v2_event;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,8 @@ struct Target {
     path: String,
     body: Option<String>,
     sdks: &'static str,
+    /// The credential sent (the API key when `None`).
+    bearer: Option<String>,
 }
 
 fn ms(d: Duration) -> String {
@@ -43,7 +45,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn event(t: &Target, key: &str, i: usize) -> String {
     let headers = vec![
-        ("authorization".to_string(), format!("Bearer {key}")),
+        (
+            "authorization".to_string(),
+            format!("Bearer {}", t.bearer.as_deref().unwrap_or(key)),
+        ),
         ("content-type".to_string(), "application/json".to_string()),
     ];
     let ip = format!("2001:db8:1::{:x}", i + 1);
@@ -148,7 +153,10 @@ fn mib(bytes: u64) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let release = root.join("target/release");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let release = target.join("release");
     let store = DynamoStore::from_env().await?;
     let clock = SystemClock;
     let owner = Email::parse("bench-owner@bench.example.com").ok_or("email")?;
@@ -163,6 +171,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let brand = made.brand.ok_or("brand")?;
     let key = made.api_key.expose().to_string();
+    // A portal token signed with the keys the portal functions read at init.
+    let keys = dispatch_secrets::SigningKeys::from_env().await?;
+    let portal_token = {
+        let now = dispatch_domain::Clock::now(&clock).unix();
+        let customer =
+            dispatch_domain::CustomerId::generate(dispatch_domain::Clock::now_millis(&clock));
+        keys.portal
+            .as_ref()
+            .ok_or("portal keys")?
+            .sign(dispatch_auth::portal_token::PortalClaims {
+                typ: String::new(),
+                alg: String::new(),
+                kid: String::new(),
+                org: made.org.id.clone(),
+                mode: Mode::Test,
+                brand: brand.id.clone(),
+                cus: customer,
+                email: "portal@bench.example.com".into(),
+                name: None,
+                origins: vec![],
+                iat: now,
+                exp: now + 24 * 3600,
+                auth: now,
+            })
+    };
     let env: Vec<(String, String)> = vec![("MAGIC_LINK_MIN_RESPONSE_MS".into(), "0".into())];
 
     let targets = vec![
@@ -173,6 +206,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             path: "/v1/health".into(),
             body: None,
             sdks: "none",
+            bearer: None,
         },
         Target {
             name: "accounts-me",
@@ -181,6 +215,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             path: "/v1/accounts/me".into(),
             body: None,
             sdks: "DynamoDB",
+            bearer: None,
         },
         Target {
             name: "brands-list",
@@ -189,6 +224,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             path: "/v1/brands".into(),
             body: None,
             sdks: "DynamoDB",
+            bearer: None,
         },
         Target {
             name: "brands-get",
@@ -197,6 +233,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             path: format!("/v1/brands/{}", brand.id),
             body: None,
             sdks: "DynamoDB",
+            bearer: None,
         },
         Target {
             name: "auth-magic-link",
@@ -205,6 +242,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             path: "/v1/auth/magic-link".into(),
             body: Some(r#"{"email":"nobody@bench.example.com"}"#.into()),
             sdks: "DynamoDB + SESv2",
+            bearer: None,
+        },
+        Target {
+            name: "tickets-list",
+            method: "GET",
+            route: "/v1/brands/{brandId}/tickets",
+            path: format!("/v1/brands/{}/tickets", brand.id),
+            body: None,
+            sdks: "DynamoDB + Secrets Manager (1 key at init)",
+            bearer: None,
+        },
+        Target {
+            name: "portal-tickets-list",
+            method: "GET",
+            route: "/v1/portal/tickets",
+            path: "/v1/portal/tickets".into(),
+            body: None,
+            sdks: "DynamoDB + Secrets Manager (3 keys at init)",
+            bearer: Some(portal_token),
         },
     ];
 
@@ -240,7 +296,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let peer_dir = root.join("bench/peer");
     let peer_target = &targets[2];
-    let node = PathBuf::from("node");
+    // NODE_BIN: the peer's Node.js (scripts/bench fetches Node 22 from the npm registry).
+    let node = PathBuf::from(std::env::var("NODE_BIN").unwrap_or_else(|_| "node".into()));
+    let node_version = std::process::Command::new(&node)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "?".into());
     let peer = measure(
         &node,
         &[&peer_dir.join("index.mjs").to_string_lossy()],
@@ -249,7 +313,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &env,
     )
     .await;
-    print_row("Node.js 20 peer: GET /v1/brands", &peer);
+    print_row(
+        &format!("Node.js {node_version} peer: GET /v1/brands"),
+        &peer,
+    );
 
     if let Some((_, ours)) = results.iter().find(|(n, _)| *n == "brands-list") {
         let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);

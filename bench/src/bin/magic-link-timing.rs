@@ -7,11 +7,11 @@
 
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{Email, Mode, SystemClock};
-use dispatch_http::testing::v2_event;
 use dispatch_http::{AuthConfig, Context, dispatch};
 use dispatch_mail::SesMailer;
 use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
+use dispatch_xtask::events::v2_event;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -201,8 +201,16 @@ pub async fn presign_upload<F: Files>(
         )
         .await
         .map_err(files_error)?;
-    // Exactly the signed headers (length and type): the bucket's CORS allows those.
+    // Exactly the signed headers (length and type): the bucket's CORS allows those. Both
+    // must be signed, or S3 would take an upload of another size or type.
     let upload_headers: BTreeMap<String, String> = headers.into_iter().collect();
+    if !upload_headers.contains_key("content-length")
+        || !upload_headers.contains_key("content-type")
+    {
+        return Err(ApiError::Internal(
+            "the presigned upload does not sign its length and type".into(),
+        ));
+    }
     Ok(UploadView {
         attachment_id: a.id.to_string(),
         attachment: AttachmentView::new(a),

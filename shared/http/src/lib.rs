@@ -13,8 +13,6 @@ pub mod portal;
 pub mod request;
 pub mod response;
 pub mod scope;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 use dispatch_auth::cursor::CursorKey;
 use dispatch_auth::portal_token::PortalKeys;

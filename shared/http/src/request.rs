@@ -52,23 +52,22 @@ pub fn public_base_url(req: &Request) -> Option<String> {
 
 /// The request with its path as the API's routes declare it (`/v1/...`), whatever sits in
 /// front of it: API Gateway puts a named stage first (`/dev/v1/...`), and a custom domain's
-/// API mapping can add its own key. The matched route decides how many trailing segments
-/// are the API's (the greedy preflight route takes its `proxy` parameter); without a
-/// route (`$default`, as `cargo lambda watch` sends), a named stage prefix is removed.
-/// Every handler runs behind this, so none depends on the stage (docs/decisions.md).
+/// API mapping can add its own key. When API Gateway reports the matched route, the path is
+/// that route's template filled with its path parameters (each kept inside its own segment),
+/// so nothing in the raw path can make a handler see another route; the greedy preflight
+/// route takes its `proxy` parameter. Without a route (`$default`, as `cargo lambda watch`
+/// sends), a named stage prefix is removed. Every handler runs behind this, so none depends
+/// on the stage (docs/decisions.md, 62).
 pub(crate) fn without_stage(mut req: Request) -> Request {
     let raw = req.uri().path().to_string();
     let (route_key, stage) = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.route_key.clone(), ctx.stage.clone()),
         _ => (None, None),
     };
-    let proxy = req.path_parameters().first("proxy").map(str::to_string);
-    let path = api_path(
-        &raw,
-        route_key.as_deref(),
-        stage.as_deref(),
-        proxy.as_deref(),
-    );
+    let params = req.path_parameters();
+    let path = api_path(&raw, route_key.as_deref(), stage.as_deref(), |name| {
+        params.first(name).map(str::to_string)
+    });
     if path == raw {
         return req;
     }
@@ -77,41 +76,55 @@ pub(crate) fn without_stage(mut req: Request) -> Request {
         None => path,
     };
     let mut parts = req.uri().clone().into_parts();
-    if let Ok(pq) = path_and_query.parse() {
-        parts.path_and_query = Some(pq);
-        if let Ok(uri) = lambda_http::http::Uri::from_parts(parts) {
-            *req.uri_mut() = uri;
+    match path_and_query.parse() {
+        Ok(pq) => {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = lambda_http::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
         }
+        // Cannot happen (every byte outside the unreserved set is escaped); if it did, the
+        // request keeps its raw path and the route's handler still reads its parameters.
+        Err(_) => tracing::warn!("the API path could not be set"),
     }
     req
 }
 
-/// The API path of `raw` (see [`without_stage`]).
+/// The API path of a request (see [`without_stage`]).
 fn api_path(
     raw: &str,
     route_key: Option<&str>,
     stage: Option<&str>,
-    proxy: Option<&str>,
+    param: impl Fn(&str) -> Option<String>,
 ) -> String {
-    if let Some((_, template)) = route_key.and_then(|k| k.split_once(' ')) {
+    if let Some((_, template)) = route_key.and_then(|k| k.split_once(' '))
+        && template.starts_with('/')
+    {
         if template == "/{proxy+}" {
-            if let Some(proxy) = proxy {
-                return format!("/{proxy}");
-            }
-        } else if !template.contains("+}") {
-            let wanted: Vec<&str> = template.split('/').skip(1).collect();
-            let segments: Vec<&str> = raw.split('/').skip(1).collect();
-            if segments.len() >= wanted.len() {
-                let tail = &segments[segments.len() - wanted.len()..];
-                let fits = wanted
-                    .iter()
-                    .zip(tail)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
-                if fits {
-                    return format!("/{}", tail.join("/"));
-                }
-            }
+            // A browser's preflight names a clean path; anything else (empty, `.` or `..`
+            // segments) names no route of ours, and gets an answer for none.
+            let proxy = param("proxy").unwrap_or_default();
+            let clean = !proxy.is_empty()
+                && proxy
+                    .split('/')
+                    .all(|s| !s.is_empty() && s != "." && s != "..");
+            return if clean {
+                format!("/{}", escape_segments(&proxy))
+            } else {
+                "/".into()
+            };
         }
+        let filled: Vec<String> = template
+            .split('/')
+            .skip(1)
+            .map(
+                |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => escape(&param(name.trim_end_matches('+')).unwrap_or_default()),
+                    None => segment.to_string(),
+                },
+            )
+            .collect();
+        return format!("/{}", filled.join("/"));
     }
     if let Some(stage) = stage.filter(|s| !s.is_empty() && *s != "$default")
         && let Some(rest) = raw.strip_prefix('/').and_then(|r| r.strip_prefix(stage))
@@ -124,6 +137,24 @@ fn api_path(
         };
     }
     raw.to_string()
+}
+
+/// Percent-escapes everything but unreserved characters: a parameter stays one segment.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// [`escape`] for each `/`-separated segment of a greedy parameter.
+fn escape_segments(value: &str) -> String {
+    value.split('/').map(escape).collect::<Vec<_>>().join("/")
 }
 
 /// The matched route (`GET /v1/brands/{brandId}`): safe to log, unlike the raw path.
@@ -247,54 +278,85 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn params<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
     #[test]
-    fn a_named_stage_is_not_part_of_the_api_path() {
+    fn the_api_path_is_the_matched_route_whatever_is_in_front_of_it() {
         let route = Some("GET /v1/brands/{brandId}");
+        let p = params(&[("brandId", "br_1")]);
         assert_eq!(
-            api_path("/dev/v1/brands/br_1", route, Some("dev"), None),
+            api_path("/dev/v1/brands/br_1", route, Some("dev"), &p),
             "/v1/brands/br_1"
         );
         assert_eq!(
-            api_path("/v1/brands/br_1", route, Some("$default"), None),
+            api_path("/v1/brands/br_1", route, Some("$default"), &p),
             "/v1/brands/br_1"
         );
         // A custom domain's API mapping key in front of the stage-less path.
         assert_eq!(
-            api_path("/support/v1/brands/br_1", route, Some("prod"), None),
+            api_path("/support/v1/brands/br_1", route, Some("prod"), &p),
             "/v1/brands/br_1"
         );
-        // The preflight route is greedy: its parameter is the whole API path.
-        let any = Some("OPTIONS /{proxy+}");
-        assert_eq!(
-            api_path(
-                "/dev/v1/portal/tickets",
-                any,
-                Some("dev"),
-                Some("v1/portal/tickets")
-            ),
-            "/v1/portal/tickets"
-        );
-        // No route reported (cargo lambda watch): only a stage prefix is removed.
-        assert_eq!(
-            api_path("/dev/v1/health", Some("$default"), Some("dev"), None),
-            "/v1/health"
-        );
-        assert_eq!(api_path("/v1/health", None, None, None), "/v1/health");
-        assert_eq!(
-            api_path("/devx/v1/health", None, Some("dev"), None),
-            "/devx/v1/health"
-        );
-        assert_eq!(api_path("/dev", None, Some("dev"), None), "/");
     }
 
     #[test]
-    fn a_path_that_does_not_fit_its_route_is_left_alone() {
-        let route = Some("GET /v1/brands/{brandId}");
+    fn a_parameter_stays_inside_its_segment() {
+        let route = Some("POST /v1/forms/{token}");
+        for (value, path) in [
+            ("..", "/v1/forms/.."),
+            (
+                "a/../../v1/portal/x",
+                "/v1/forms/a%2F..%2F..%2Fv1%2Fportal%2Fx",
+            ),
+            ("a?b#c d", "/v1/forms/a%3Fb%23c%20d"),
+            ("", "/v1/forms/"),
+        ] {
+            let pairs = [("token", value)];
+            let p = params(&pairs);
+            assert_eq!(
+                api_path("/dev/whatever", route, Some("dev"), &p),
+                path,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_preflight_route_takes_only_a_clean_proxy_path() {
+        let any = Some("OPTIONS /{proxy+}");
+        let api = |proxy: &str| {
+            let proxy = proxy.to_string();
+            api_path("/dev/x", any, Some("dev"), move |name: &str| {
+                (name == "proxy").then(|| proxy.clone())
+            })
+        };
+        assert_eq!(api("v1/portal/tickets"), "/v1/portal/tickets");
+        assert_eq!(api("/v1/portal/tickets"), "/");
+        assert_eq!(api("v1//portal"), "/");
+        assert_eq!(api("v1/portal/../brands"), "/");
+        assert_eq!(api(""), "/");
+    }
+
+    #[test]
+    fn without_a_route_only_a_stage_prefix_is_removed() {
+        let none = params(&[]);
         assert_eq!(
-            api_path("/v1/brands/", route, Some("$default"), None),
-            "/v1/brands/"
+            api_path("/dev/v1/health", Some("$default"), Some("dev"), &none),
+            "/v1/health"
         );
-        assert_eq!(api_path("/x", route, Some("$default"), None), "/x");
+        assert_eq!(api_path("/v1/health", None, None, &none), "/v1/health");
+        assert_eq!(
+            api_path("/devx/v1/health", None, Some("dev"), &none),
+            "/devx/v1/health"
+        );
+        assert_eq!(api_path("/dev", None, Some("dev"), &none), "/");
     }
 
     #[test]

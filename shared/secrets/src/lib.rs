@@ -4,8 +4,10 @@
 //! and the permission to read exactly those: `CURSOR_SECRET_ARN` for functions that sign
 //! pagination cursors, `PORTAL_KEY_A_ARN`, `PORTAL_KEY_B_ARN` and `PORTAL_ACTIVE_KEY` for
 //! the portal's. Whatever is named is fetched in one request; a function that names
-//! nothing makes none. A missing or malformed secret fails the init, so no request ever
-//! discovers it (docs/decisions.md, "Signing keys read at init").
+//! nothing makes none. A named secret that is missing, unreadable or too short fails the
+//! init, so no request ever discovers it (docs/decisions.md, 63). A function that needs a
+//! key its environment does not name answers 500 instead; routes.toml, which generates
+//! both the variables and the grants, keeps that from happening.
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
@@ -95,9 +97,15 @@ impl SigningKeys {
                 .send()
                 .await
                 .map_err(|e| SecretsError::Backend(DisplayErrorContext(e).to_string()))?;
+            if out.secret_binary.is_some() {
+                return Err(SecretsError::Config(format!(
+                    "{only}: a binary secret, not text"
+                )));
+            }
+            // The one value asked for, whatever form of its id was used.
             vec![(
-                out.arn.unwrap_or_default(),
-                out.name,
+                (*only).to_string(),
+                None,
                 out.secret_string.unwrap_or_default(),
             )]
         } else {
@@ -115,17 +123,21 @@ impl SigningKeys {
                     error.message.as_deref().unwrap_or("")
                 )));
             }
-            out.secret_values
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| {
-                    (
-                        v.arn.unwrap_or_default(),
-                        v.name,
-                        v.secret_string.unwrap_or_default(),
-                    )
-                })
-                .collect()
+            let mut values = Vec::new();
+            for v in out.secret_values.unwrap_or_default() {
+                if v.secret_binary.is_some() {
+                    let id = v.arn.or(v.name).unwrap_or_default();
+                    return Err(SecretsError::Config(format!(
+                        "{id}: a binary secret, not text"
+                    )));
+                }
+                values.push((
+                    v.arn.unwrap_or_default(),
+                    v.name,
+                    v.secret_string.unwrap_or_default(),
+                ));
+            }
+            values
         };
         let value_of = |id: &str| -> Result<&str, SecretsError> {
             values

@@ -207,8 +207,8 @@ fn secrets_of(route: &Route) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// One `AWS::Serverless::Function` per route: the prebuilt bootstrap, its HTTP API
-/// event, and only the actions it uses.
+/// One `AWS::Serverless::Function` per route: the zip `scripts/package` built, its HTTP
+/// API event, and only the actions it uses.
 pub fn template_functions(table: &RouteTable) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "  # The API's functions, one per route ({NOTE} block).");
@@ -217,7 +217,11 @@ pub fn template_functions(table: &RouteTable) -> String {
         let _ = writeln!(s, "  {}:", route.logical_id());
         let _ = writeln!(s, "    Type: AWS::Serverless::Function");
         let _ = writeln!(s, "    Properties:");
-        let _ = writeln!(s, "      CodeUri: target/lambda/{}/", route.function);
+        let _ = writeln!(
+            s,
+            "      CodeUri: target/lambda/{}/bootstrap.zip",
+            route.function
+        );
         let secrets = secrets_of(route);
         if !secrets.is_empty() {
             // ARNs only: the function reads the values at init, with the grant below.

@@ -6,6 +6,7 @@
 //! - `invoke <function> [--stage NAME]`: one function with its event against `scripts/dev`
 //!   (through `scripts/invoke`, which loads the local environment).
 
+pub mod events;
 pub mod fixtures;
 pub mod generate;
 pub mod http;

@@ -1,5 +1,4 @@
 //! Building API Gateway HTTP API (payload v2) events, for the test suite and the benchmark.
-//! Compiled only with the `testing` feature.
 
 use serde_json::{Map, Value, json};
 
@@ -7,6 +6,21 @@ use serde_json::{Map, Value, json};
 pub fn match_path(template: &str, path: &str) -> Option<Map<String, Value>> {
     let t: Vec<&str> = template.split('/').collect();
     let p: Vec<&str> = path.split('/').collect();
+    // A greedy last segment (`{proxy+}`) takes the rest of the path, as API Gateway does.
+    if let Some(name) = t
+        .last()
+        .and_then(|s| s.strip_prefix('{'))
+        .and_then(|s| s.strip_suffix("+}"))
+        && p.len() >= t.len()
+    {
+        let mut params = match_path(&t[..t.len() - 1].join("/"), &p[..t.len() - 1].join("/"))?;
+        let rest = p[t.len() - 1..].join("/");
+        if rest.is_empty() {
+            return None;
+        }
+        params.insert(name.to_string(), json!(rest));
+        return Some(params);
+    }
     if t.len() != p.len() {
         return None;
     }
@@ -79,4 +93,19 @@ pub fn v2_event(
         event["body"] = json!(b);
     }
     event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_their_templates() {
+        let p = match_path("/v1/brands/{brandId}", "/v1/brands/br_1").unwrap();
+        assert_eq!(p["brandId"], "br_1");
+        assert!(match_path("/v1/brands/{brandId}", "/v1/brands").is_none());
+        let p = match_path("/{proxy+}", "/v1/portal/tickets").unwrap();
+        assert_eq!(p["proxy"], "v1/portal/tickets");
+        assert!(match_path("/{proxy+}", "/").is_none());
+    }
 }
