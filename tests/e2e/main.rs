@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod abuse;
 mod accounts;
 mod api_keys;
 mod attachments;
@@ -16,6 +17,7 @@ mod invoke;
 mod matrix;
 mod members;
 mod portal;
+mod replay;
 #[rustfmt::skip]
 mod routes;
 mod sessions;

@@ -16,13 +16,13 @@ async fn mint(app: &TestApp, t: &Tenant, body: Value) -> TestResponse {
     .await
 }
 
-async fn token_for(app: &TestApp, t: &Tenant, email: &str) -> String {
+pub(crate) async fn token_for(app: &TestApp, t: &Tenant, email: &str) -> String {
     let res = mint(app, t, json!({"email": email})).await;
     assert_eq!(res.status, 201, "{}", res.body);
     res.body["token"].as_str().unwrap().to_string()
 }
 
-async fn portal_ticket(app: &TestApp, token: &str, title: &str) -> String {
+pub(crate) async fn portal_ticket(app: &TestApp, token: &str, title: &str) -> String {
     let res = app
         .post("/v1/portal/tickets", token, json!({"title": title}))
         .await;

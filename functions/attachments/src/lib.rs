@@ -139,6 +139,11 @@ pub fn parse_declaration(req: &Request) -> Result<Declared, ApiError> {
         "contentType",
         attachment::parse_content_type(input.content_type.as_deref().unwrap_or_default()),
     );
+    if let (Some(name), Some(ty)) = (&filename, &content_type) {
+        if let Err(message) = attachment::check_extension(name, ty) {
+            errors.add("filename", &message);
+        }
+    }
     let size = errors.check(
         "size",
         input
@@ -231,19 +236,12 @@ where
 {
     let ctx = &deps.ctx;
     let principal = authenticate(ctx, &req).await?;
+    // Authorized before any replay: a stored answer only goes to who may create it now.
+    let (brand, ticket) = ticket_path(&principal, &req)?;
     idempotency::once(ctx, &principal, &req, || {
-        create_once(deps, &principal, &req)
+        declare(deps, &principal, &req, brand, Some(ticket))
     })
     .await
-}
-
-async fn create_once<S, F>(deps: &Attachments<S, F>, principal: &Principal, req: &Request) -> Reply
-where
-    S: AttachmentStore,
-    F: Files,
-{
-    let (brand, ticket) = ticket_path(principal, req)?;
-    declare(deps, principal, req, brand, Some(ticket)).await
 }
 
 /// `POST /v1/brands/{brandId}/attachments`: a pending upload (no ticket yet), kept a day
@@ -255,9 +253,10 @@ where
 {
     let ctx = &deps.ctx;
     let principal = authenticate(ctx, &req).await?;
-    idempotency::once(ctx, &principal, &req, || async {
-        let brand = reachable_brand(&ctx.store, &principal, &req).await?;
-        declare(deps, &principal, &req, brand.id, None).await
+    // Authorized before any replay: a stored answer only goes to who may create it now.
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    idempotency::once(ctx, &principal, &req, || {
+        declare(deps, &principal, &req, brand.id, None)
     })
     .await
 }

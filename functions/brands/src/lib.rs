@@ -73,6 +73,13 @@ pub async fn create<S: CredentialStore + SessionStore + BrandStore + Idempotency
     req: Request,
 ) -> Reply {
     let principal = authenticate(ctx, &req).await?;
+    // Authorized before any replay: a stored answer only goes to who may create it now.
+    if !principal.can_create_brands() {
+        return Err(ApiError::Forbidden {
+            code: "forbidden",
+            message: "Creating brands needs an owner or admin credential that reaches every brand.",
+        });
+    }
     idempotency::once(ctx, &principal, &req, || create_once(ctx, &principal, &req)).await
 }
 
@@ -81,12 +88,6 @@ async fn create_once<S: BrandStore>(
     principal: &Principal,
     req: &Request,
 ) -> Reply {
-    if !principal.can_create_brands() {
-        return Err(ApiError::Forbidden {
-            code: "forbidden",
-            message: "Creating brands needs an owner or admin credential that reaches every brand.",
-        });
-    }
     let input: CreateBrandInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let name = errors.check(

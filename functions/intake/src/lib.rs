@@ -111,15 +111,20 @@ where
     S: CredentialStore + SessionStore + BrandStore + IntakeStore + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    idempotency::once(ctx, &principal, &req, || create_once(ctx, &principal, &req)).await
+    // Authorized before any replay: a stored answer only goes to who may create it now.
+    let brand = managed_brand(ctx, &principal, &req).await?;
+    idempotency::once(ctx, &principal, &req, || {
+        create_once(ctx, &principal, brand, &req)
+    })
+    .await
 }
 
 async fn create_once<S: BrandStore + IntakeStore>(
     ctx: &Context<S>,
     principal: &Principal,
+    brand: Brand,
     req: &Request,
 ) -> Reply {
-    let brand = managed_brand(ctx, principal, req).await?;
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let name = errors.check(
@@ -380,7 +385,10 @@ where
             errors.add(&field, "is empty");
         }
         if let (Some(content_type), Some(filename)) = (content_type, filename) {
-            files.push((filename, content_type, file.bytes));
+            match attachment::check_extension(&filename, &content_type) {
+                Ok(()) => files.push((filename, content_type, file.bytes)),
+                Err(message) => errors.add(&field, message),
+            }
         }
     }
     let (Some(title), Some(priority), Some(custom_fields)) = (title, priority, custom_fields)

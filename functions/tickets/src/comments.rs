@@ -7,7 +7,7 @@ use crate::live_ticket;
 use dispatch_auth::Principal;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::ticket::{AuthorType, Comment, parse_comment_body};
-use dispatch_domain::{CommentId, FieldErrors};
+use dispatch_domain::{BrandId, CommentId, FieldErrors, TicketId};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, parse_json, ticket_path,
 };
@@ -67,17 +67,24 @@ where
     S: CredentialStore + SessionStore + TicketStore + CommentStore + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
+    // Authorized before any replay: a stored answer only goes to who may create it now.
+    let (brand, ticket) = live_ticket(ctx, &principal, &req).await?;
     idempotency::once(ctx, &principal, &req, || {
-        create_comment_once(ctx, &principal, &req)
+        create_comment_once(ctx, &principal, brand, ticket, &req)
     })
     .await
 }
 
-async fn create_comment_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) -> Reply
+async fn create_comment_once<S>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    brand: BrandId,
+    ticket: TicketId,
+    req: &Request,
+) -> Reply
 where
     S: TicketStore + CommentStore,
 {
-    let (brand, ticket) = live_ticket(ctx, principal, req).await?;
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let body = errors.check(

@@ -88,14 +88,23 @@ where
         + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    idempotency::once(ctx, &principal, &req, || create_once(ctx, &principal, &req)).await
+    // Authorized before any replay: a stored answer only goes to who may create it now.
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    idempotency::once(ctx, &principal, &req, || {
+        create_once(ctx, &principal, brand, &req)
+    })
+    .await
 }
 
-async fn create_once<S>(ctx: &Context<S>, principal: &Principal, req: &Request) -> Reply
+async fn create_once<S>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    brand: Brand,
+    req: &Request,
+) -> Reply
 where
     S: BrandStore + CustomerStore + TicketStore + AttachmentStore,
 {
-    let brand = reachable_brand(&ctx.store, principal, req).await?;
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
     let title = errors.check(

@@ -89,6 +89,15 @@ impl Principal {
         }
     }
 
+    /// Who is calling, for binding stored answers to their caller: the API key, or the
+    /// member behind a dashboard session (the same person across their sessions).
+    pub fn caller_id(&self) -> String {
+        match &self.actor {
+            Actor::ApiKey(key) => format!("key:{key}"),
+            Actor::Session { member_id, .. } => format!("member:{member_id}"),
+        }
+    }
+
     /// Owners and admins manage members (from a dashboard session).
     pub fn can_manage_members(&self) -> bool {
         matches!(self.role, Role::Owner | Role::Admin)

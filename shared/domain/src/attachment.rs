@@ -21,31 +21,42 @@ pub const PENDING_TTL_SECS: i64 = 24 * 60 * 60;
 /// At most this many `attachmentIds` on one ticket create.
 pub const MAX_ATTACHMENTS_PER_CREATE: usize = 10;
 
-/// Media types we accept. Everything here is either inert data or a document format that
-/// is only ever downloaded (never rendered by us). Refused on purpose: `text/html`,
-/// `image/svg+xml`, `application/xhtml+xml`, `text/xml` (script in a browser),
-/// `application/javascript`, executables and installers, and `application/octet-stream`
-/// (an unknown type is a way round the list).
-pub const ALLOWED_CONTENT_TYPES: &[&str] = &[
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "image/heic",
-    "application/pdf",
-    "text/plain",
-    "text/csv",
-    "application/json",
-    "application/zip",
-    "message/rfc822",
-    "audio/mpeg",
-    "video/mp4",
-    "video/quicktime",
-    "application/msword",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+/// Media types we accept, each with the file name extensions that belong to it. Everything
+/// here is either inert data or a document format that is only ever downloaded (never
+/// rendered by us). Refused on purpose: `text/html`, `image/svg+xml`,
+/// `application/xhtml+xml`, `text/xml` (script in a browser), `application/javascript`,
+/// executables and installers, and `application/octet-stream` (an unknown type is a way
+/// round the list). A name must end in one of its type's extensions: the downloaded file is
+/// opened by its extension, so `setup.exe` declared as `application/pdf` would still run.
+pub const ALLOWED_TYPES: &[(&str, &[&str])] = &[
+    ("image/png", &["png"]),
+    ("image/jpeg", &["jpg", "jpeg"]),
+    ("image/gif", &["gif"]),
+    ("image/webp", &["webp"]),
+    ("image/heic", &["heic", "heif"]),
+    ("application/pdf", &["pdf"]),
+    ("text/plain", &["txt", "text", "log", "md"]),
+    ("text/csv", &["csv"]),
+    ("application/json", &["json"]),
+    ("application/zip", &["zip"]),
+    ("message/rfc822", &["eml"]),
+    ("audio/mpeg", &["mp3"]),
+    ("video/mp4", &["mp4", "m4v"]),
+    ("video/quicktime", &["mov"]),
+    ("application/msword", &["doc"]),
+    ("application/vnd.ms-excel", &["xls"]),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &["docx"],
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &["xlsx"],
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        &["pptx"],
+    ),
 ];
 
 /// Whether the upload's bytes are in S3 yet.
@@ -110,29 +121,88 @@ pub fn object_key(
 }
 
 /// The file's name as the client declared it, without any directory part: 1–255
-/// characters, no control characters.
+/// characters, no control characters and no invisible format characters (a right-to-left
+/// override makes `exe.pdf` of `fdp.exe`), not ending in a dot or space (Windows drops
+/// those, so `a.exe.` is `a.exe`).
 pub fn parse_filename(raw: &str) -> Result<String, String> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     if base.is_empty() || base == "." || base == ".." {
         Err("is required (a file name without directories)".into())
     } else if base.chars().count() > 255 {
         Err("must be at most 255 characters".into())
-    } else if base.chars().any(char::is_control) {
-        Err("must not contain control characters".into())
+    } else if base
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        Err("must not contain control or invisible formatting characters".into())
+    } else if base.ends_with('.') {
+        Err("must not end in a dot".into())
     } else {
         Ok(base.to_string())
     }
 }
 
+/// Unicode's format characters (general category Cf: bidirectional overrides and
+/// isolates, zero-width joiners and spaces, the byte order mark, tags, …) and the line
+/// and paragraph separators. None belongs in a file name; all can disguise one.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
 /// A media type from the allow-list, compared case-insensitively, without parameters.
 pub fn parse_content_type(raw: &str) -> Result<String, String> {
     let lower = raw.trim().to_ascii_lowercase();
-    if ALLOWED_CONTENT_TYPES.contains(&lower.as_str()) {
+    if ALLOWED_TYPES.iter().any(|(t, _)| *t == lower) {
         Ok(lower)
     } else {
+        let names: Vec<&str> = ALLOWED_TYPES.iter().map(|(t, _)| *t).collect();
         Err(format!(
             "is not an accepted file type; accepted: {}",
-            ALLOWED_CONTENT_TYPES.join(", ")
+            names.join(", ")
+        ))
+    }
+}
+
+/// The name's extension must be one of the (allowed) content type's, case-insensitively:
+/// the file is opened by its extension once downloaded, whatever type it was declared as.
+pub fn check_extension(filename: &str, content_type: &str) -> Result<(), String> {
+    let Some((_, extensions)) = ALLOWED_TYPES.iter().find(|(t, _)| *t == content_type) else {
+        return Err("has no accepted content type".into());
+    };
+    let extension = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if extensions.contains(&extension.as_str()) {
+        Ok(())
+    } else {
+        let list: Vec<String> = extensions.iter().map(|e| format!(".{e}")).collect();
+        Err(format!(
+            "must end in {} for {content_type}",
+            list.join(" or ")
         ))
     }
 }
@@ -188,6 +258,58 @@ mod tests {
         assert!(parse_filename("..").is_err());
         assert!(parse_filename("a\u{0}b.txt").is_err());
         assert!(parse_filename(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn names_with_invisible_formatting_or_a_trailing_dot_are_refused() {
+        // U+202E turns "invoice_fdp.exe" into what reads as "invoice_exe.pdf".
+        assert!(parse_filename("invoice_\u{202E}fdp.exe").is_err());
+        assert!(parse_filename("a\u{200B}b.txt").is_err());
+        assert!(parse_filename("\u{FEFF}a.txt").is_err());
+        assert!(parse_filename("a\u{2066}b.txt").is_err());
+        assert!(parse_filename("a\u{E0041}.txt").is_err());
+        assert!(parse_filename("setup.exe.").is_err());
+        assert!(parse_filename("setup.exe. ").is_err());
+        assert_eq!(
+            parse_filename("résumé 2026.pdf").unwrap(),
+            "résumé 2026.pdf"
+        );
+        assert_eq!(parse_filename("报告.pdf").unwrap(), "报告.pdf");
+        assert_eq!(parse_filename("تقرير.pdf").unwrap(), "تقرير.pdf");
+    }
+
+    #[test]
+    fn the_extension_belongs_to_the_declared_type() {
+        for (name, ty) in [
+            ("invoice.html", "text/plain"),
+            ("setup.exe", "application/pdf"),
+            ("pic.svg", "image/png"),
+            ("run.hta", "text/plain"),
+            ("notes", "text/plain"),
+            ("report.pdf.exe", "application/pdf"),
+            ("a.txt", "text/csv"),
+        ] {
+            assert!(
+                check_extension(name, ty).is_err(),
+                "{name} as {ty} was accepted"
+            );
+        }
+        for (name, ty) in [
+            ("Photo.JPG", "image/jpeg"),
+            ("photo.jpeg", "image/jpeg"),
+            ("notes.txt", "text/plain"),
+            ("archive.tar.zip", "application/zip"),
+            (
+                "deck.pptx",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            ),
+        ] {
+            assert_eq!(check_extension(name, ty), Ok(()), "{name} as {ty}");
+        }
+        for (ty, extensions) in ALLOWED_TYPES {
+            assert!(!extensions.is_empty(), "{ty}");
+            assert_eq!(parse_content_type(ty).as_deref(), Ok(*ty));
+        }
     }
 
     #[test]

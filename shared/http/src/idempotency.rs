@@ -15,6 +15,11 @@ pub const HEADER: &str = "x-idempotency-key";
 /// Runs `work` at most once per idempotency key (when the request carries one). Only
 /// successful answers are stored: after a 4xx or 5xx the key is free again, so the client
 /// can fix the request and retry with the same key.
+///
+/// Keys belong to their caller (the API key, or the member behind a session): another
+/// credential of the same organization that sends the same key and body runs its own
+/// request instead of receiving the first caller's answer. Callers authorize *before*
+/// calling this, so a stored answer is only replayed to someone who may create it now.
 pub async fn once<S, F, Fut>(
     ctx: &Context<S>,
     principal: &Principal,
@@ -27,7 +32,17 @@ where
     Fut: Future<Output = Reply>,
 {
     let key = req.headers().get(HEADER);
-    once_per_key(ctx, &principal.org_id, principal.mode, "", req, key, work).await
+    let caller = principal.caller_id();
+    once_per_key(
+        ctx,
+        &principal.org_id,
+        principal.mode,
+        &caller,
+        req,
+        key,
+        work,
+    )
+    .await
 }
 
 /// [`once`] for callers without a principal (intake, the portal), with the key taken from
