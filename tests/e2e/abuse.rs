@@ -102,3 +102,211 @@ async fn a_file_name_must_carry_its_declared_types_extension_and_no_disguise() {
         .await;
     assert_eq!(res.status, 201, "{}", res.body);
 }
+
+#[tokio::test]
+async fn control_characters_other_than_tab_and_line_breaks_are_refused_in_bodies() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let brand = format!("/v1/brands/{}", t.brand_id);
+    let portal = token_for(&app, &t, &unique_email("cus")).await;
+    let ticket = app
+        .post(
+            &format!("{brand}/tickets"),
+            &t.key,
+            json!({"title": "Clean"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = crate::portal::portal_ticket(&app, &portal, "Mine").await;
+    for bad in [
+        "nul\u{0}byte",
+        "bell\u{7}",
+        "\u{1b}[2J\u{1b}[Hcleared",
+        "csi\u{9b}31m",
+    ] {
+        for (method, route, credential, body) in [
+            (
+                "POST",
+                format!("{brand}/tickets"),
+                &t.key,
+                json!({"title": "t", "body": bad}),
+            ),
+            (
+                "PATCH",
+                format!("{brand}/tickets/{ticket}"),
+                &t.key,
+                json!({"body": bad}),
+            ),
+            (
+                "POST",
+                format!("{brand}/tickets/{ticket}/comments"),
+                &t.key,
+                json!({"body": bad}),
+            ),
+            (
+                "POST",
+                "/v1/portal/tickets".to_string(),
+                &portal,
+                json!({"title": "t", "body": bad}),
+            ),
+            (
+                "POST",
+                format!("/v1/portal/tickets/{own}/comments"),
+                &portal,
+                json!({"body": bad}),
+            ),
+        ] {
+            let res = app
+                .send(
+                    method,
+                    &route,
+                    Some(credential.as_str()),
+                    Some(body.to_string()),
+                )
+                .await;
+            assert_eq!(res.status, 400, "{method} {route} {bad:?}: {}", res.body);
+            assert_eq!(res.error_fields(), vec!["body"], "{method} {route}");
+        }
+    }
+    // The public form: the message becomes the body.
+    let form = app
+        .post(
+            &format!("{brand}/intake"),
+            &t.key,
+            json!({"name": "Contact"}),
+        )
+        .await;
+    let token = form.body["token"].as_str().unwrap();
+    let post = json!({"subject": "Hi", "message": "\u{1b}]8;;https://evil.test\u{7}click", "email": "a@b.test"});
+    let res = app
+        .send(
+            "POST",
+            &format!("/v1/forms/{token}"),
+            None,
+            Some(post.to_string()),
+        )
+        .await;
+    assert_eq!(res.status, 400, "{}", res.body);
+    // Nothing was written: one ticket each, no comments, the body unchanged.
+    let staff = app.get(&format!("{brand}/tickets/{ticket}"), &t.key).await;
+    assert_eq!(staff.body["commentCount"], 0);
+    assert_eq!(staff.body["body"], json!(null));
+    let list = app.get(&format!("{brand}/tickets"), &t.key).await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 2);
+    // Tabs and line breaks are text.
+    let fine = json!({"body": "Steps:\r\n\t1. open\n\t2. crash"});
+    let res = app
+        .post(&format!("{brand}/tickets/{ticket}/comments"), &t.key, fine)
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+}
+
+#[tokio::test]
+async fn an_invitation_never_captures_a_sign_in() {
+    let app = TestApp::new().await;
+    let a = app.tenant(Mode::Live).await;
+    let b = app.tenant(Mode::Live).await;
+    // Org A's owner invites org B's owner.
+    let a_owner = app.sign_in_with_bearer(&a.owner_email).await;
+    let invited = app
+        .post(
+            "/v1/auth/members/invite",
+            &a_owner,
+            json!({"email": b.owner_email, "role": "agent"}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    // B's owner signs in as usual: into B, and A's invite stays pending.
+    let session = app.sign_in_with_bearer(&b.owner_email).await;
+    let here = app.get("/v1/auth/session", &session).await;
+    assert_eq!(here.body["organization"]["id"], b.org_id.as_str());
+    assert_eq!(here.body["member"]["role"], "owner");
+    let members = app.get("/v1/auth/members", &a_owner).await;
+    assert_eq!(members.body["invites"].as_array().unwrap().len(), 1);
+    assert_eq!(members.body["members"].as_array().unwrap().len(), 1);
+    // The invitation shows as pending; switching to it is the choice that accepts it.
+    let orgs = app.get("/v1/auth/organizations", &session).await;
+    let pending: Vec<_> = orgs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{}", orgs.body);
+    assert_eq!(pending[0]["id"], a.org_id.as_str());
+    let switched = app
+        .post(
+            "/v1/auth/switch-organization",
+            &session,
+            json!({"organizationId": a.org_id}),
+        )
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.body);
+    assert_eq!(switched.body["member"]["role"], "agent");
+    let members = app.get("/v1/auth/members", &a_owner).await;
+    assert_eq!(members.body["invites"], json!([]));
+}
+
+#[tokio::test]
+async fn a_ticket_is_assigned_only_to_an_active_member_of_its_organization() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let other = app.tenant(Mode::Live).await;
+    let owner = app.sign_in_with_bearer(&t.owner_email).await;
+    let own_member = app.get("/v1/auth/session", &owner).await.body["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other_owner = app.sign_in_with_bearer(&other.owner_email).await;
+    let foreign_member = app.get("/v1/auth/session", &other_owner).await.body["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let invitee = app
+        .post(
+            "/v1/auth/members/invite",
+            &owner,
+            json!({"email": unique_email("later"), "role": "agent"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let brand = format!("/v1/brands/{}", t.brand_id);
+    let ticket = app
+        .post(
+            &format!("{brand}/tickets"),
+            &t.key,
+            json!({"title": "Assign me"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("{brand}/tickets/{ticket}");
+    for (who, id) in [
+        ("another organization's member", foreign_member.as_str()),
+        ("a pending invitation", invitee.as_str()),
+        ("nobody", "mem_00000000000000000000000000"),
+    ] {
+        let res = app
+            .patch(&path, &t.key, json!({"assigneeId": id, "priority": "high"}))
+            .await;
+        assert_eq!(res.status, 400, "{who}: {}", res.body);
+        assert_eq!(res.error_fields(), vec!["assigneeId"], "{who}");
+    }
+    let unchanged = app.get(&path, &t.key).await;
+    assert_eq!(unchanged.body["assigneeId"], json!(null));
+    assert_eq!(unchanged.body["priority"], "normal", "nothing was written");
+    let res = app
+        .patch(&path, &t.key, json!({"assigneeId": own_member}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["assigneeId"], own_member.as_str());
+}

@@ -609,13 +609,28 @@ impl TestApp {
         assert_eq!(invited.status, 201, "{:?}", invited.body);
         assert_eq!(invited.body["status"], "pending");
         let id = invited.body["id"].as_str().unwrap().to_string();
-        (id, self.sign_in_with_bearer(email).await)
+        let org = self.get("/v1/auth/session", owner_session).await.body["organization"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Accepting the invitation: signing in to that organization by name.
+        (id, self.sign_in_to(email, Some(&org)).await)
     }
 
     pub async fn sign_in_with_bearer(&self, email: &str) -> String {
+        self.sign_in_to(email, None).await
+    }
+
+    /// Signs in by magic link (Bearer delivery), into `org` when given.
+    pub async fn sign_in_to(&self, email: &str, org: Option<&str>) -> String {
         let token = self.request_link(email).await;
-        let body = json!({"token": token, "delivery": "bearer"}).to_string();
-        let res = self.send("POST", "/v1/auth/verify", None, Some(body)).await;
+        let mut body = json!({"token": token, "delivery": "bearer"});
+        if let Some(org) = org {
+            body["organizationId"] = json!(org);
+        }
+        let res = self
+            .send("POST", "/v1/auth/verify", None, Some(body.to_string()))
+            .await;
         assert_eq!(res.status, 200, "{:?}", res.body);
         res.body["session"]["token"].as_str().unwrap().to_string()
     }

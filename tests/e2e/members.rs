@@ -20,7 +20,7 @@ fn emails(list: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn invited_members_are_pending_until_they_sign_in() {
+async fn invited_members_are_pending_until_they_accept() {
     let app = TestApp::new().await;
     let (tenant, owner) = owner_session(&app).await;
     let agent_email = unique_email("agent");
@@ -36,7 +36,38 @@ async fn invited_members_are_pending_until_they_sign_in() {
     assert_eq!(emails(&list.body["members"]), [tenant.owner_email.as_str()]);
     assert_eq!(emails(&list.body["invites"]), [agent_email.as_str()]);
 
-    let agent = app.sign_in_with_bearer(&agent_email).await;
+    // A plain sign-in does not accept: it lists the invitation and keeps the link.
+    let token = app.request_link(&agent_email).await;
+    let plain = json!({"token": token, "delivery": "bearer"});
+    let res = app
+        .send("POST", "/v1/auth/verify", None, Some(plain.to_string()))
+        .await;
+    assert_eq!(res.status, 409, "{:?}", res.body);
+    assert_eq!(res.body["code"], "organization_choice_required");
+    assert_eq!(
+        res.body["invitations"],
+        json!([{"organizationId": tenant.org_id, "organizationName": res.body["invitations"][0]["organizationName"], "role": "agent"}])
+    );
+    let list = app.get("/v1/auth/members", &owner).await;
+    assert_eq!(emails(&list.body["invites"]), [agent_email.as_str()]);
+    // Naming an organization that is not theirs is 404, and the link still works.
+    let elsewhere = app.tenant(Mode::Live).await;
+    let wrong = json!({"token": token, "delivery": "bearer", "organizationId": elsewhere.org_id});
+    let res = app
+        .send("POST", "/v1/auth/verify", None, Some(wrong.to_string()))
+        .await;
+    assert_eq!(res.status, 404, "{:?}", res.body);
+    // Choosing it accepts.
+    let accept = json!({"token": token, "delivery": "bearer", "organizationId": tenant.org_id});
+    let res = app
+        .send("POST", "/v1/auth/verify", None, Some(accept.to_string()))
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let agent = res.body["session"]["token"].as_str().unwrap().to_string();
+    let again = app
+        .send("POST", "/v1/auth/verify", None, Some(accept.to_string()))
+        .await;
+    assert_eq!(again.status, 401, "the link worked once");
     let session = app.get("/v1/auth/session", &agent).await;
     assert_eq!(session.body["member"]["role"], "agent");
     assert_eq!(session.body["organization"]["id"], tenant.org_id.as_str());

@@ -26,6 +26,7 @@ button[disabled] { opacity: .6; }
 <h1>Sign in to Dispatch</h1>
 <p id="message">Press the button to finish signing in.</p>
 <button id="confirm" type="button">Sign in</button>
+<div id="choices"></div>
 <script nonce="__NONCE__">
 (function () {
   var token = new URLSearchParams(location.search).get("token");
@@ -33,18 +34,39 @@ button[disabled] { opacity: .6; }
   var message = document.getElementById("message");
   var next = document.body.getAttribute("data-next");
   history.replaceState(null, "", location.pathname);
-  button.addEventListener("click", function () {
+  var choices = document.getElementById("choices");
+  // An invitation is accepted only by choosing it: the answer lists them, and each
+  // button sends the same token again with that organization.
+  function offer(invitations) {
+    button.remove();
+    message.textContent = "You were invited. Join an organization to sign in:";
+    invitations.forEach(function (inv) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "Join " + inv.organizationName + " as " + inv.role;
+      b.addEventListener("click", function () {
+        while (choices.firstChild) { choices.removeChild(choices.firstChild); }
+        signIn(inv.organizationId);
+      });
+      choices.appendChild(b);
+    });
+  }
+  function signIn(organizationId) {
     button.disabled = true;
+    var body = { token: token || "" };
+    if (organizationId) { body.organizationId = organizationId; }
     fetch(location.pathname, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ token: token || "" })
+      body: JSON.stringify(body)
     }).then(function (r) {
       if (r.ok) {
         message.textContent = "You are signed in.";
         button.remove();
         if (next) { location.assign(next); }
+      } else if (r.status === 409) {
+        return r.json().then(function (e) { offer(e.invitations || []); });
       } else {
         message.textContent = "This link is invalid, used or expired. Request a new one.";
       }
@@ -52,7 +74,8 @@ button[disabled] { opacity: .6; }
       message.textContent = "Could not reach Dispatch. Try again.";
       button.disabled = false;
     });
-  });
+  }
+  button.addEventListener("click", function () { signIn(null); });
 })();
 </script>
 </body>

@@ -39,20 +39,34 @@ fn parse_delivery(raw: Option<&str>) -> Result<Delivery, ApiError> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct VerifyInput {
     token: Option<String>,
     delivery: Option<String>,
+    /// The organization to sign in to; naming one you were invited to accepts the invite.
+    organization_id: Option<String>,
 }
 
 /// `POST /v1/auth/verify`: consumes a magic link (one conditional delete, so a link works
-/// once even under concurrent clicks) and starts a session in the account's first
-/// organization.
+/// once even under concurrent clicks) and starts a session in the organization the person
+/// chose (`organizationId`), else their first active one. An invitation is never accepted
+/// by an ordinary sign-in: only by naming its organization here or in
+/// `switch-organization`. An address with invitations and no organization yet gets 409
+/// `organization_choice_required` listing them, and the link stays usable.
 pub async fn verify<S, M>(app: &SignIn<S, M>, req: Request) -> Reply
 where
     S: SessionStore + MemberStore + OrgStore,
 {
     let input: VerifyInput = parse_json(&req)?;
     let delivery = parse_delivery(input.delivery.as_deref())?;
+    let chosen = input
+        .organization_id
+        .as_deref()
+        .map(|raw| {
+            OrgId::parse(raw)
+                .ok_or_else(|| ApiError::validation("organizationId", "must be an organization id"))
+        })
+        .transpose()?;
     let token = OpaqueToken::parse(
         TokenKind::MagicLink,
         input.token.as_deref().unwrap_or_default(),
@@ -60,12 +74,47 @@ where
     .map_err(|_| INVALID_TOKEN)?;
     let ctx = &app.ctx;
     let now = ctx.clock.now();
+    let hash = token.hash();
+    // Read first, consume once the landing is decided: a sign-in that must first choose
+    // between invitations keeps its link.
     let email = ctx
         .store
-        .consume_magic_link(&token.hash(), now)
+        .magic_link_email(&hash, now)
         .await?
         .ok_or(INVALID_TOKEN)?;
-    let membership = match ctx.store.memberships(&email).await?.into_iter().next() {
+    let memberships = ctx.store.memberships(&email).await?;
+    let landing = match &chosen {
+        // Not one of theirs: the same answer as for an organization that does not exist.
+        Some(org) => Some(
+            memberships
+                .iter()
+                .find(|m| &m.org_id == org)
+                .cloned()
+                .ok_or(ApiError::NotFound)?,
+        ),
+        None => memberships
+            .iter()
+            .find(|m| m.status == MemberStatus::Active)
+            .cloned(),
+    };
+    if landing.is_none() && !memberships.is_empty() {
+        return Err(ApiError::ChoiceRequired(
+            memberships
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "organizationId": m.org_id.to_string(),
+                        "organizationName": m.org_name,
+                        "role": m.role.as_str(),
+                    })
+                })
+                .collect(),
+        ));
+    }
+    if ctx.store.consume_magic_link(&hash, now).await?.as_ref() != Some(&email) {
+        return Err(INVALID_TOKEN);
+    }
+    let membership = match landing {
         Some(m) => m,
         None if app.settings.allow_signup => sign_up(ctx, &email, now).await?,
         // The address lost its last membership after the link was sent.
@@ -221,6 +270,7 @@ where
             id: m.org_id.to_string(),
             name: m.org_name,
             role: m.role.as_str(),
+            status: m.status.as_str(),
         })
         .collect();
     json(StatusCode::OK, &choices)
@@ -233,7 +283,8 @@ struct SwitchInput {
 }
 
 /// `POST /v1/auth/switch-organization`: a new session in another organization of the same
-/// account (membership checked); the old session ends.
+/// account (membership checked); the old session ends. Switching to an organization the
+/// person was invited to is choosing it, and accepts the invitation.
 pub async fn switch_organization<S>(ctx: &Context<S>, req: Request) -> Reply
 where
     S: CredentialStore + SessionStore + MemberStore,

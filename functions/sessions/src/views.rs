@@ -81,4 +81,6 @@ pub struct OrganizationChoice {
     pub id: String,
     pub name: String,
     pub role: &'static str,
+    /// `pending` for an invitation not accepted yet: switching to it accepts it.
+    pub status: &'static str,
 }

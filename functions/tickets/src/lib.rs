@@ -21,7 +21,8 @@ use dispatch_domain::ticket::{
     Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
 };
 use dispatch_domain::{
-    AttachmentId, BrandId, CustomerId, Email, FieldErrors, Mode, OrgId, TicketId, Timestamp,
+    AttachmentId, BrandId, CustomerId, Email, FieldErrors, MemberId, Mode, OrgId, TicketId,
+    Timestamp,
 };
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
@@ -29,8 +30,8 @@ use dispatch_http::{
     reachable_brand, ticket_path,
 };
 use dispatch_store::{
-    AttachmentStore, BrandStore, CredentialStore, CustomerStore, IdempotencyStore, SessionStore,
-    StoreError, TicketFilter, TicketPatch, TicketStore,
+    AttachmentStore, BrandStore, CredentialStore, CustomerStore, IdempotencyStore, MemberStatus,
+    MemberStore, SessionStore, StoreError, TicketFilter, TicketPatch, TicketStore,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -453,16 +454,17 @@ struct UpdateInput {
     assignee_id: Option<String>,
 }
 
-/// `PATCH /v1/brands/{brandId}/tickets/{ticketId}`.
+/// `PATCH /v1/brands/{brandId}/tickets/{ticketId}`. An `assigneeId` must name an active
+/// member of the caller's organization.
 pub async fn update<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + TicketStore,
+    S: CredentialStore + SessionStore + TicketStore + MemberStore,
 {
     let principal = authenticate(ctx, &req).await?;
     let (brand, id) = live_ticket(ctx, &principal, &req).await?;
     let input: UpdateInput = parse_json(&req)?;
     let mut errors = FieldErrors::new();
-    let patch = TicketPatch {
+    let mut patch = TicketPatch {
         title: input
             .title
             .and_then(|v| errors.check("title", parse_title(&v))),
@@ -484,15 +486,29 @@ where
         tags: input
             .tags
             .and_then(|v| errors.check("tags", parse_tags(&v))),
-        assignee_id: input.assignee_id.and_then(|v| {
-            errors.check(
-                "assigneeId",
-                dispatch_domain::MemberId::parse(&v)
-                    .map(|m| m.to_string())
-                    .ok_or_else(|| "must be a member id".to_string()),
-            )
-        }),
+        assignee_id: None,
     };
+    let assignee = input.assignee_id.and_then(|v| {
+        errors.check(
+            "assigneeId",
+            MemberId::parse(&v).ok_or_else(|| "must be a member id".to_string()),
+        )
+    });
+    if let Some(member) = assignee {
+        let active = ctx
+            .store
+            .member(&principal.org_id, &member)
+            .await?
+            .is_some_and(|m| m.status == MemberStatus::Active);
+        if active {
+            patch.assignee_id = Some(member.to_string());
+        } else {
+            errors.add(
+                "assigneeId",
+                "must be an active member of this organization",
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }

@@ -62,13 +62,23 @@ pub fn parse_title(raw: &str) -> Result<String, String> {
     }
 }
 
-/// At most 64 KiB.
+/// At most 64 KiB of text: tab, line feed and carriage return are the only control
+/// characters. NUL truncates strings in C consumers, BEL rings terminals, and ESC (or the
+/// one-byte CSI, U+009B) starts the ANSI sequences that rewrite a terminal an agent reads
+/// logs or exports in.
 pub fn parse_body(raw: &str) -> Result<String, String> {
     if raw.len() > 64 * 1024 {
         Err("must be at most 64 KiB".into())
+    } else if raw.chars().any(is_forbidden_in_text) {
+        Err("must not contain control characters other than tab and line breaks".into())
     } else {
         Ok(raw.to_string())
     }
+}
+
+/// Control characters (C0, DEL, C1) except tab, line feed and carriage return.
+pub fn is_forbidden_in_text(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
 /// At most 20 tags of 1–50 characters, duplicates removed.
@@ -178,5 +188,16 @@ mod tests {
         );
         assert!(parse_tags(&vec!["t".to_string(); 21]).is_err());
         assert!(parse_body(&"x".repeat(65 * 1024)).is_err());
+        for bad in [
+            "a\u{0}b",
+            "ring\u{7}",
+            "\u{1b}[2J",
+            "\u{9b}31m",
+            "del\u{7f}",
+        ] {
+            assert!(parse_body(bad).is_err(), "{bad:?} was accepted");
+            assert!(parse_comment_body(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_body("line one\r\n\tindented\nline three").is_ok());
     }
 }

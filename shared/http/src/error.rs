@@ -43,6 +43,9 @@ pub enum ApiError {
         retry_after: i64,
         reset_at: i64,
     },
+    /// 409 `organization_choice_required`: a sign-in whose address has invitations and
+    /// no organization yet; the answer lists the invitations so the person can choose.
+    ChoiceRequired(Vec<serde_json::Value>),
     Internal(String),
 }
 
@@ -53,6 +56,8 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitations: Option<&'a [serde_json::Value]>,
     request_id: &'a str,
 }
 
@@ -70,7 +75,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::ChoiceRequired(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -107,6 +112,13 @@ impl ApiError {
                 "Too many requests. Try again later.".into(),
                 None,
             ),
+            ApiError::ChoiceRequired(_) => (
+                "organization_choice_required",
+                "This address has invitations and no organization yet. Send the same token \
+                 again with the organizationId of the invitation to accept."
+                    .into(),
+                None,
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(request_id, error = %detail, "internal error");
                 (
@@ -120,6 +132,10 @@ impl ApiError {
             code,
             message: &message,
             errors,
+            invitations: match &self {
+                ApiError::ChoiceRequired(choices) => Some(choices),
+                _ => None,
+            },
             request_id,
         };
         let text = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()) + "\n";

@@ -186,6 +186,13 @@ pub trait SessionStore: Send + Sync {
         hash: &SecretHash,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The address of an unexpired link, without using it up (one consistent read; expiry
+    /// checked in code). `None` when it is unknown, used or expired.
+    fn magic_link_email(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<Email>>> + Send;
     /// Deletes an unexpired link in one conditional operation; `None` when it was unknown,
     /// used or expired.
     fn consume_magic_link(

@@ -263,6 +263,24 @@ impl SessionStore for DynamoStore {
         Ok(())
     }
 
+    async fn magic_link_email(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> Result<Option<Email>, StoreError> {
+        let Some(item) = self
+            .get(keys::magic_link(hash), keys::MAGIC_LINK_SK)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let r = Reader(&item);
+        if r.timestamp("expiresAt")? <= now {
+            return Ok(None);
+        }
+        r.parsed("email", Email::parse).map(Some)
+    }
+
     async fn consume_magic_link(
         &self,
         hash: &SecretHash,
