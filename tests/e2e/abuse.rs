@@ -310,3 +310,148 @@ async fn a_ticket_is_assigned_only_to_an_active_member_of_its_organization() {
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.body["assigneeId"], own_member.as_str());
 }
+
+/// An intake endpoint and its public path.
+async fn form(app: &TestApp, t: &Tenant, body: serde_json::Value) -> (String, Option<String>) {
+    let e = app
+        .post(&format!("/v1/brands/{}/intake", t.brand_id), &t.key, body)
+        .await;
+    assert_eq!(e.status, 201, "{}", e.body);
+    (
+        format!("/v1/forms/{}", e.body["token"].as_str().unwrap()),
+        e.body["signingSecret"].as_str().map(str::to_string),
+    )
+}
+
+async fn post_json(
+    app: &TestApp,
+    path: &str,
+    body: &str,
+    extra: &[(&str, String)],
+) -> TestResponse {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    app.send_with_headers("POST", path, &headers, Some(body.to_string()))
+        .await
+}
+
+async fn ticket_count(app: &TestApp, t: &Tenant) -> usize {
+    let list = app
+        .get(
+            &format!("/v1/brands/{}/tickets?limit=100", t.brand_id),
+            &t.key,
+        )
+        .await;
+    list.body["data"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn the_public_form_is_rate_limited_per_address_and_per_endpoint() {
+    use dispatch_domain::Clock;
+    let mut app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let (path, _) = form(&app, &t, json!({"name": "Contact"})).await;
+    let body = |i: usize| {
+        json!({"subject": format!("Post {i}"), "email": format!("p{i}@example.com")}).to_string()
+    };
+    let per_minute = dispatch_intake::ADDRESS_LIMITS[0].1;
+    for i in 0..per_minute as usize {
+        let res = post_json(&app, &path, &body(i), &[]).await;
+        assert_eq!(res.status, 201, "post {i}: {}", res.body);
+    }
+    let refused = post_json(&app, &path, &body(99), &[]).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.body["code"], "rate_limited");
+    let retry: i64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(
+        ticket_count(&app, &t).await,
+        per_minute as usize,
+        "the refused post created nothing"
+    );
+    // Another address is not held up; the first one is free again after the window.
+    let first_ip = app.source_ip.clone();
+    app.source_ip = "198.51.100.77".into();
+    assert_eq!(post_json(&app, &path, &body(100), &[]).await.status, 201);
+    app.source_ip = first_ip;
+    app.clock.advance(retry);
+    assert_eq!(post_json(&app, &path, &body(101), &[]).await.status, 201);
+
+    // The endpoint's own ceiling, whoever posts: fill its counter for this window as 600
+    // posts would have (the counter is the table's item, read as the function reads it).
+    let (window, limit) = dispatch_intake::ENDPOINT_LIMITS[0];
+    let now = app.clock.now().unix();
+    let token = path.rsplit('/').next().unwrap();
+    let bucket = format!("in-ep#{}", dispatch_auth::SecretHash::of(token).to_hex());
+    let pk = dispatch_store::keys::rate_limit(&bucket, window, now - now.rem_euclid(window));
+    app.raw
+        .update_item()
+        .table_name(&app.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(dispatch_store::keys::RATE_LIMIT_SK.into()),
+        )
+        .update_expression("SET hits = :n")
+        .expression_attribute_values(
+            ":n",
+            aws_sdk_dynamodb::types::AttributeValue::N(limit.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    app.source_ip = "203.0.113.9".into();
+    let refused = post_json(&app, &path, &body(102), &[]).await;
+    assert_eq!(
+        refused.status, 429,
+        "a fresh address meets the endpoint's ceiling"
+    );
+    assert!(refused.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn signed_deliveries_are_not_cut_per_address_and_a_replay_creates_nothing() {
+    use dispatch_auth::intake_signature::sign;
+    use dispatch_domain::Clock;
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let (path, secret) = form(
+        &app,
+        &t,
+        json!({"name": "Alerts", "requireSignature": true}),
+    )
+    .await;
+    let secret = secret.unwrap();
+    let now = app.clock.now().unix();
+    // A burst from one sender, above the per-address limit of unsigned forms.
+    let burst = dispatch_intake::ADDRESS_LIMITS[0].1 as usize + 5;
+    let mut first = None;
+    for i in 0..burst {
+        let body = json!({"subject": format!("Alert {i}")}).to_string();
+        let signature = sign(secret.as_bytes(), body.as_bytes(), Some(now));
+        let headers = [
+            ("x-dispatch-signature", signature),
+            ("x-dispatch-timestamp", now.to_string()),
+        ];
+        let res = post_json(&app, &path, &body, &headers).await;
+        assert_eq!(res.status, 201, "alert {i}: {}", res.body);
+        first.get_or_insert((body, headers, res.body["ticketId"].clone()));
+    }
+    assert_eq!(ticket_count(&app, &t).await, burst);
+    // A captured delivery replayed, with or without fresh unsigned idempotency headers:
+    // the first answer, no new ticket.
+    let (body, headers, ticket) = first.unwrap();
+    for extra in [
+        vec![],
+        vec![("x-idempotency-key", "fresh-1".to_string())],
+        vec![("x-webhook-id", "fresh-2".to_string())],
+    ] {
+        let mut all = headers.to_vec();
+        all.extend(extra);
+        let replay = post_json(&app, &path, &body, &all).await;
+        assert_eq!(replay.status, 201, "{}", replay.body);
+        assert_eq!(replay.body["ticketId"], ticket);
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    }
+    assert_eq!(ticket_count(&app, &t).await, burst);
+}

@@ -10,8 +10,8 @@
 
 pub mod submission;
 
-use dispatch_auth::Principal;
 use dispatch_auth::intake_signature::{self, SignatureError};
+use dispatch_auth::{Principal, SecretHash};
 use dispatch_domain::attachment::{self, Attachment, AttachmentStatus};
 use dispatch_domain::brand::{Brand, Metadata};
 use dispatch_domain::customer::CustomerName;
@@ -19,13 +19,14 @@ use dispatch_domain::intake::{self as rules, IntakeEndpoint};
 use dispatch_domain::ticket::{Priority, Status, parse_body, parse_title};
 use dispatch_domain::{AttachmentId, Email, FieldErrors, IntakeToken, TicketId};
 use dispatch_files::Files;
+use dispatch_http::rate_limit::{self, Limit};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, html, idempotency, json, no_content, parse_json,
-    path_id, reachable_brand,
+    ApiError, Context, Reply, authenticate, client_ip, html, idempotency, json, no_content,
+    parse_json, path_id, reachable_brand,
 };
 use dispatch_store::{
-    BrandStore, CredentialStore, CustomerStore, IdempotencyStore, IntakeStore, SessionStore,
-    StoreError, TicketStore,
+    BrandStore, CredentialStore, CustomerStore, IdempotencyStore, IntakeStore, RateLimitStore,
+    SessionStore, StoreError, TicketStore,
 };
 use dispatch_tickets::{NewTicket, TicketCustomer, open_ticket};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -246,14 +247,23 @@ fn submission_error(e: SubmissionError) -> ApiError {
     }
 }
 
+/// Unsigned posts, per source address and endpoint: 10 a minute, 100 an hour. A person
+/// filling a form posts a few times at most; more is a script, and a script should sign.
+pub const ADDRESS_LIMITS: [(i64, u64); 2] = [(60, 10), (3600, 100)];
+/// Every post to one endpoint, signed or not: 600 a minute, above the 200-post bursts that
+/// webhook-driven intake sends, and a ceiling on what one leaked form URL can cost.
+pub const ENDPOINT_LIMITS: [(i64, u64); 1] = [(60, 600)];
+
 /// `POST /v1/forms/{token}`: one submission → one ticket (`source` `web` for browser
 /// forms, `webhook` otherwise). Signed endpoints check `X-Dispatch-Signature` over the raw
 /// body before anything is parsed; deliveries with the same `X-Idempotency-Key` or
-/// `X-Webhook-Id` create one ticket; a filled honeypot (`_gotcha`) is answered like a
-/// success and dropped.
+/// `X-Webhook-Id` create one ticket, and so do deliveries with the same signature (a
+/// captured delivery replayed, whatever unsigned headers it carries); a filled honeypot
+/// (`_gotcha`) is answered like a success and dropped. Rate limits (429 with `Retry-After`)
+/// apply per endpoint and, for unsigned endpoints, per source address.
 pub async fn submit<S, F>(deps: &Intake<S, F>, req: Request) -> Reply
 where
-    S: BrandStore + CustomerStore + TicketStore + IntakeStore + IdempotencyStore,
+    S: BrandStore + CustomerStore + TicketStore + IntakeStore + IdempotencyStore + RateLimitStore,
     F: Files,
 {
     let ctx = &deps.ctx;
@@ -287,14 +297,62 @@ where
             },
         })?;
     }
+    enforce_limits(ctx, &endpoint, &req).await?;
     let key = req
         .headers()
         .get(idempotency::HEADER)
         .or_else(|| req.headers().get("x-webhook-id"));
-    idempotency::once_per_key(ctx, &endpoint.org_id, endpoint.mode, "", &req, key, || {
-        submit_once(deps, &endpoint, &req)
-    })
+    // The signature is the one part of a signed delivery an attacker cannot change: it
+    // names the delivery. A replay (same body, timestamp and signature) gets the first
+    // answer; changing the unsigned idempotency headers does not make it new.
+    let signature = endpoint
+        .signing_secret
+        .as_ref()
+        .and_then(|_| req.headers().get("x-dispatch-signature"))
+        .cloned();
+    idempotency::once_per_key(
+        ctx,
+        &endpoint.org_id,
+        endpoint.mode,
+        "signature",
+        &req,
+        signature.as_ref(),
+        || {
+            idempotency::once_per_key(ctx, &endpoint.org_id, endpoint.mode, "", &req, key, || {
+                submit_once(deps, &endpoint, &req)
+            })
+        },
+    )
     .await
+}
+
+/// [`ENDPOINT_LIMITS`] for every post; [`ADDRESS_LIMITS`] for unsigned endpoints (a valid
+/// signature already proves the sender, whose bursts should not be cut per address).
+async fn enforce_limits<S: RateLimitStore>(
+    ctx: &Context<S>,
+    endpoint: &IntakeEndpoint,
+    req: &Request,
+) -> Result<(), ApiError> {
+    // Buckets hold hashes: the table stores neither the form's token nor who posted.
+    let endpoint_hash = SecretHash::of(endpoint.token.as_str()).to_hex();
+    let mut limits: Vec<Limit> = ENDPOINT_LIMITS
+        .iter()
+        .map(|&(window_secs, limit)| Limit {
+            bucket: format!("in-ep#{endpoint_hash}"),
+            window_secs,
+            limit,
+        })
+        .collect();
+    if endpoint.signing_secret.is_none() {
+        let ip = client_ip(req).unwrap_or_else(|| "unknown".into());
+        let address = SecretHash::of(&format!("{endpoint_hash}\n{ip}")).to_hex();
+        limits.extend(ADDRESS_LIMITS.iter().map(|&(window_secs, limit)| Limit {
+            bucket: format!("in-ip#{address}"),
+            window_secs,
+            limit,
+        }));
+    }
+    rate_limit::enforce(&ctx.store, &limits, ctx.clock.now()).await
 }
 
 async fn submit_once<S, F>(deps: &Intake<S, F>, endpoint: &IntakeEndpoint, req: &Request) -> Reply

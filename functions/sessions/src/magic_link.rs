@@ -4,6 +4,7 @@ use crate::SignIn;
 use dispatch_auth::session::MAGIC_LINK_TTL_SECS;
 use dispatch_auth::{OpaqueToken, SecretHash, TokenKind};
 use dispatch_domain::{Email, Timestamp};
+use dispatch_http::rate_limit::{self, Limit};
 use dispatch_http::request::public_base_url;
 use dispatch_http::{ApiError, Reply, client_ip, json, parse_json};
 use dispatch_mail::{Mail, Mailer};
@@ -63,31 +64,17 @@ async fn enforce_limits<S: RateLimitStore>(
     // Buckets hold hashes, so the table never stores who asked.
     let email_bucket = format!("ml-email#{}", SecretHash::of(email.as_str()).to_hex());
     let ip_bucket = format!("ml-ip#{}", SecretHash::of(ip).to_hex());
-    let checks = EMAIL_LIMITS
+    let limits: Vec<Limit> = EMAIL_LIMITS
         .iter()
         .map(|l| (&email_bucket, *l))
-        .chain(IP_LIMITS.iter().map(|l| (&ip_bucket, *l)));
-    let mut refused: Option<ApiError> = None;
-    for (bucket, (window, limit)) in checks {
-        let hits = store.count_hit(bucket, window, now).await?;
-        if hits > limit {
-            let reset_at = now.unix() - now.unix().rem_euclid(window) + window;
-            let retry_after = reset_at - now.unix();
-            // Report the window that frees up last.
-            let later = match &refused {
-                Some(ApiError::RateLimited { retry_after: r, .. }) => retry_after > *r,
-                _ => true,
-            };
-            if later {
-                refused = Some(ApiError::RateLimited {
-                    limit,
-                    retry_after,
-                    reset_at,
-                });
-            }
-        }
-    }
-    refused.map_or(Ok(()), Err)
+        .chain(IP_LIMITS.iter().map(|l| (&ip_bucket, *l)))
+        .map(|(bucket, (window_secs, limit))| Limit {
+            bucket: bucket.clone(),
+            window_secs,
+            limit,
+        })
+        .collect();
+    rate_limit::enforce(store, &limits, now).await
 }
 
 #[derive(Debug)]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod idempotency;
 pub mod pagination;
 pub mod portal;
+pub mod rate_limit;
 pub mod request;
 pub mod response;
 pub mod scope;

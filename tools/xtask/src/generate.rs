@@ -32,12 +32,7 @@ pub fn outputs(root: &Path, table: &RouteTable) -> Result<Vec<Output>, String> {
     let mut out = vec![
         Output {
             path: "template.yaml".into(),
-            contents: Some(splice(
-                &read("template.yaml")?,
-                "  # BEGIN routes",
-                "  # END routes",
-                &template_functions(table),
-            )?),
+            contents: Some(template_text(&read("template.yaml")?, table)?),
         },
         Output {
             path: "Cargo.toml".into(),
@@ -102,12 +97,43 @@ pub fn outputs(root: &Path, table: &RouteTable) -> Result<Vec<Output>, String> {
 pub fn template_with(root: &Path, table: &RouteTable) -> Result<String, String> {
     let text = std::fs::read_to_string(root.join("template.yaml"))
         .map_err(|e| format!("template.yaml: {e}"))?;
-    splice(
-        &text,
+    template_text(&text, table)
+}
+
+fn template_text(text: &str, table: &RouteTable) -> Result<String, String> {
+    let text = splice(
+        text,
         "  # BEGIN routes",
         "  # END routes",
         &template_functions(table),
+    )?;
+    splice(
+        &text,
+        "      # BEGIN route-settings",
+        "      # END route-settings",
+        &route_settings(table),
     )
+}
+
+/// The HTTP API's per-route throttles (`RouteSettings`), for the routes that declare one.
+pub fn route_settings(table: &RouteTable) -> String {
+    let throttled: Vec<_> = table
+        .routes
+        .iter()
+        .filter_map(|r| r.throttle.map(|t| (r, t)))
+        .collect();
+    if throttled.is_empty() {
+        return String::new();
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "      # Per-route throttles ({NOTE} block).");
+    let _ = writeln!(s, "      RouteSettings:");
+    for (route, t) in throttled {
+        let _ = writeln!(s, "        \"{}\":", route.route);
+        let _ = writeln!(s, "          ThrottlingBurstLimit: {}", t.burst);
+        let _ = writeln!(s, "          ThrottlingRateLimit: {}", t.rate);
+    }
+    s
 }
 
 /// `table` and `n` more routes, each as heavy as any route gets (every kind of grant,
@@ -140,6 +166,7 @@ pub fn with_synthetic_routes(table: &RouteTable, n: usize) -> RouteTable {
             .collect(),
             secrets: vec!["cursor".into(), "portal".into()],
             event: Default::default(),
+            throttle: None,
         });
     }
     grown

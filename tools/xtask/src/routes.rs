@@ -34,6 +34,19 @@ pub struct Route {
     /// The example event in `events/<function>.json`.
     #[serde(default)]
     pub event: Event,
+    /// API Gateway's throttle for this route, instead of the stage's default.
+    #[serde(default)]
+    pub throttle: Option<Throttle>,
+}
+
+/// A route's throttle at API Gateway: a token bucket of `burst` requests refilled at
+/// `rate` per second, shared by every caller of the route (the functions' own per-caller
+/// limits come on top).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    pub rate: u32,
+    pub burst: u32,
 }
 
 /// What the example event carries beyond the route.
@@ -152,6 +165,22 @@ impl RouteTable {
             if !keys.insert(r.route.clone()) {
                 return Err(format!("{}: route declared twice", r.route));
             }
+            // Anyone can call a public write: it gets a budget of its own, so a flood of
+            // one cannot spend the stage's whole throttle (every route's) on its own.
+            if r.public && r.method() == "POST" && r.throttle.is_none() {
+                return Err(format!(
+                    "{}: a public POST route needs a throttle",
+                    r.function
+                ));
+            }
+            if let Some(t) = r.throttle
+                && (t.rate == 0 || t.burst < t.rate || t.rate > 100 || t.burst > 200)
+            {
+                return Err(format!(
+                    "{}: a throttle is 1-100 per second with a burst of rate-200 (the stage's default)",
+                    r.function
+                ));
+            }
             if !matches!(
                 r.method(),
                 "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
@@ -240,5 +269,41 @@ mod tests {
                 .unwrap_err()
                 .contains("OPTIONS")
         );
+    }
+
+    #[test]
+    fn public_writes_carry_a_throttle_within_the_stages() {
+        let pre = route("cors-preflight", "OPTIONS /{proxy+}");
+        let open = route("a", "POST /v1/a") + "public = true\n" + &pre;
+        assert!(RouteTable::parse(&open).unwrap_err().contains("throttle"));
+        let fine = route("a", "POST /v1/a")
+            + "public = true\nthrottle = { rate = 5, burst = 20 }\n"
+            + &pre;
+        let table = RouteTable::parse(&fine).unwrap();
+        assert_eq!(
+            table.routes[0].throttle,
+            Some(Throttle { rate: 5, burst: 20 })
+        );
+        let settings = crate::generate::route_settings(&table);
+        assert!(settings.contains("\"POST /v1/a\":\n          ThrottlingBurstLimit: 20\n          ThrottlingRateLimit: 5\n"), "{settings}");
+        for bad in [
+            "{ rate = 0, burst = 1 }",
+            "{ rate = 10, burst = 5 }",
+            "{ rate = 500, burst = 500 }",
+        ] {
+            let text =
+                route("a", "POST /v1/a") + &format!("public = true\nthrottle = {bad}\n") + &pre;
+            assert!(RouteTable::parse(&text).is_err(), "{bad}");
+        }
+        let real =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../routes.toml"))
+                .expect("routes.toml");
+        let table = RouteTable::parse(&real).unwrap();
+        let forms = table
+            .routes
+            .iter()
+            .find(|r| r.route == "POST /v1/forms/{token}")
+            .unwrap();
+        assert!(forms.throttle.is_some());
     }
 }
