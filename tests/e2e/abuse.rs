@@ -455,3 +455,61 @@ async fn signed_deliveries_are_not_cut_per_address_and_a_replay_creates_nothing(
     }
     assert_eq!(ticket_count(&app, &t).await, burst);
 }
+
+#[tokio::test]
+async fn an_anonymous_form_post_never_shows_in_the_named_customers_portal() {
+    use dispatch_auth::intake_signature::sign;
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let victim = unique_email("victim");
+    let portal = token_for(&app, &t, &victim).await;
+    let (open, _) = form(&app, &t, json!({"name": "Contact"})).await;
+    let phish = json!({
+        "subject": "Your account is locked",
+        "message": "Verify at https://evil.test/login",
+        "email": victim,
+    })
+    .to_string();
+    let res = post_json(&app, &open, &phish, &[]).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let forged = res.body["ticketId"].as_str().unwrap().to_string();
+    // Staff see it, marked; the customer's portal does not.
+    let staff = app
+        .get(
+            &format!("/v1/brands/{}/tickets/{forged}", t.brand_id),
+            &t.key,
+        )
+        .await;
+    assert_eq!(staff.body["customerVerified"], false);
+    assert!(staff.body["customerId"].is_string());
+    let list = app.get("/v1/portal/tickets", &portal).await;
+    assert_eq!(list.body["data"], json!([]), "{}", list.body);
+    for path in [
+        format!("/v1/portal/tickets/{forged}"),
+        format!("/v1/portal/tickets/{forged}/attachments"),
+    ] {
+        assert_eq!(app.get(&path, &portal).await.status, 404, "{path}");
+    }
+    let reply = app
+        .post(
+            &format!("/v1/portal/tickets/{forged}/comments"),
+            &portal,
+            json!({"body": "I clicked it"}),
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    // A signed delivery comes from the brand's own systems: it is the customer's.
+    let (signed, secret) = form(&app, &t, json!({"name": "Shop", "requireSignature": true})).await;
+    let body = json!({"subject": "Order shipped", "email": victim}).to_string();
+    let signature = sign(secret.unwrap().as_bytes(), body.as_bytes(), None);
+    let res = post_json(&app, &signed, &body, &[("x-dispatch-signature", signature)]).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let list = app.get("/v1/portal/tickets", &portal).await;
+    let ids: Vec<_> = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![res.body["ticketId"].clone()]);
+}

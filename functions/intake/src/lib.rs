@@ -490,8 +490,11 @@ where
         status: Status::Open,
         priority,
         source: if browser { "web" } else { "webhook" }.into(),
+        // A signed delivery comes from the brand's own systems, which vouch for the
+        // address; anyone can type an address into an unsigned form.
         customer: match email {
-            Some(e) => TicketCustomer::ByEmail(e, name),
+            Some(e) if endpoint.signing_secret.is_some() => TicketCustomer::ByEmail(e, name),
+            Some(e) => TicketCustomer::Claimed(e, name),
             None => TicketCustomer::None,
         },
         custom_fields,

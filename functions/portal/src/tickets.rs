@@ -88,7 +88,8 @@ pub(crate) async fn own_ticket<S: TicketStore>(
     ctx.store
         .ticket(&claims.org, claims.mode, &claims.brand, &id)
         .await?
-        .filter(|t| t.customer_id.as_ref() == Some(&claims.cus))
+        // An unverified ticket only claims to be theirs (an unsigned form post).
+        .filter(|t| t.customer_id.as_ref() == Some(&claims.cus) && t.customer_verified)
         .ok_or(ApiError::NotFound)
 }
 

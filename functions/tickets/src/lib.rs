@@ -286,6 +286,9 @@ pub enum TicketCustomer {
     ByEmail(Email, Option<CustomerName>),
     /// Already known (a portal token names its customer): no lookup.
     Known(CustomerId),
+    /// Found or created by an address nobody proved (an unsigned form post): the ticket
+    /// is marked unverified and kept out of that customer's portal.
+    Claimed(Email, Option<CustomerName>),
 }
 
 /// A validated ticket to open.
@@ -321,8 +324,9 @@ where
     S: BrandStore + CustomerStore + TicketStore,
 {
     let now = ctx.clock.now();
+    let customer_verified = !matches!(new.customer, TicketCustomer::Claimed(..));
     let (customer, customer_id) = match new.customer {
-        TicketCustomer::ByEmail(email, name) => {
+        TicketCustomer::ByEmail(email, name) | TicketCustomer::Claimed(email, name) => {
             let c = find_or_create_customer(ctx, org, mode, &brand.id, email, name, now).await?;
             let id = c.id.clone();
             (Some(c), Some(id))
@@ -346,6 +350,7 @@ where
             priority: new.priority,
             source: new.source.clone(),
             customer_id: customer_id.clone(),
+            customer_verified,
             custom_fields: new.custom_fields.clone(),
             metadata: new.metadata.clone(),
             tags: new.tags.clone(),

@@ -27,6 +27,9 @@ pub struct TicketView {
     priority: &'static str,
     source: String,
     customer_id: Option<String>,
+    /// `false` when the customer was named by an unproven address (an unsigned form post):
+    /// the ticket is not in that customer's portal.
+    customer_verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     customer: Option<CustomerSummary>,
     custom_fields: Value,
@@ -53,6 +56,7 @@ impl TicketView {
             priority: t.priority.as_str(),
             source: t.source.clone(),
             customer_id: t.customer_id.as_ref().map(ToString::to_string),
+            customer_verified: t.customer_verified,
             customer: customer.map(|c| CustomerSummary {
                 id: c.id.to_string(),
                 email: c.email.to_string(),

@@ -150,6 +150,9 @@ pub struct Ticket {
     pub priority: Priority,
     pub source: String,
     pub customer_id: Option<CustomerId>,
+    /// False when the customer was named by an address nobody proved (an unsigned form
+    /// post): the ticket is then kept out of that customer's portal.
+    pub customer_verified: bool,
     pub custom_fields: Metadata,
     pub metadata: Metadata,
     pub tags: Vec<String>,

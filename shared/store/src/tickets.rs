@@ -72,11 +72,16 @@ fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
     }
     if let Some(c) = &t.customer_id {
         item.insert("customerId".into(), s(c.as_str()));
-        item.insert(
-            keys::GSI1_PK.into(),
-            s(keys::customer_tickets(org, mode, &t.brand_id, c)),
-        );
-        item.insert(keys::GSI1_SK.into(), s(keys::ticket_sk(&t.id)));
+        if t.customer_verified {
+            item.insert(
+                keys::GSI1_PK.into(),
+                s(keys::customer_tickets(org, mode, &t.brand_id, c)),
+            );
+            item.insert(keys::GSI1_SK.into(), s(keys::ticket_sk(&t.id)));
+        } else {
+            // Not in the customer-tickets index: the customer's portal never lists it.
+            item.insert("customerVerified".into(), AttributeValue::Bool(false));
+        }
     }
     if let Some(a) = &t.assignee_id {
         item.insert("assigneeId".into(), s(a));
@@ -111,6 +116,10 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
             .opt_string("customerId")?
             .map(|c| CustomerId::parse(&c).ok_or_else(|| corrupt("customerId")))
             .transpose()?,
+        customer_verified: !matches!(
+            item.get("customerVerified"),
+            Some(AttributeValue::Bool(false))
+        ),
         custom_fields: metadata_field(&r, "customFields")?,
         metadata: metadata_field(&r, "metadata")?,
         tags: r.strings("tags")?,
