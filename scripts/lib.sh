@@ -36,6 +36,23 @@ start_emulator() {
   return 1
 }
 
+# Starts scripts/fault_proxy.py on $1 in front of the emulator at $2 (the suite's fault
+# tests point their clients at it) and waits until it answers. Sets FAULT_PID.
+start_fault_proxy() {
+  local port="$1" upstream="$2" log="$3"
+  setsid "$venv/bin/python" "$root/scripts/fault_proxy.py" "$port" "$upstream" >"$log" 2>&1 &
+  FAULT_PID=$!
+  for _ in $(seq 1 50); do
+    if curl -fsS "http://127.0.0.1:$port/__faults/log" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "the fault proxy did not start; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
 # Builds every function binary (debug), and dispatch-admin which seeds the local stack,
 # exactly as `cargo lambda watch` will run them: `cargo run --bin X` resolves features over
 # the workspace's default members (Cargo.toml), and so does a plain `cargo build --bins`.

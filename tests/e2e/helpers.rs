@@ -3,7 +3,6 @@
 //! router map in `Cargo.toml` routes them.
 
 use crate::iam::{IamRecorder, as_function};
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use dispatch_attachments::Attachments;
 use dispatch_domain::brand::BrandName;
@@ -98,21 +97,33 @@ async fn create_table_from_template(client: &Client, name: &str) {
 }
 
 /// The production S3 client (`S3Files::client`), with the IAM recorder.
-fn recorded_s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let config = S3Files::client(sdk)
+fn recorded_s3(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client {
+    let mut config = S3Files::client(sdk)
         .config()
         .to_builder()
-        .interceptor(IamRecorder)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+        .interceptor(IamRecorder);
+    if let Some(url) = endpoint {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
 }
 
 /// An SESv2 client with the IAM recorder.
-fn recorded_ses(sdk: &aws_config::SdkConfig) -> aws_sdk_sesv2::Client {
-    let config = aws_sdk_sesv2::config::Builder::from(sdk)
-        .interceptor(IamRecorder)
-        .build();
-    aws_sdk_sesv2::Client::from_conf(config)
+fn recorded_ses(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_sesv2::Client {
+    let mut config = aws_sdk_sesv2::config::Builder::from(sdk).interceptor(IamRecorder);
+    if let Some(url) = endpoint {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_sesv2::Client::from_conf(config.build())
+}
+
+/// Where a test app's clients send their calls, when not straight to the emulators.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    /// DynamoDB and S3 (the fault proxy, or a port nothing listens on).
+    pub data: Option<String>,
+    /// SESv2.
+    pub mail: Option<String>,
 }
 
 /// An address no other test uses.
@@ -254,8 +265,15 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        TestApp::with_endpoints(Endpoints::default()).await
+    }
+
+    /// A test app whose functions reach AWS through `endpoints` (the fault tests); the
+    /// table is still created, and `raw` still reads it, straight from the emulator.
+    pub async fn with_endpoints(endpoints: Endpoints) -> TestApp {
         required_env("AWS_ENDPOINT_URL");
-        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        // The configuration the functions use: the same timeouts and retries.
+        let sdk = dispatch_aws::load().await;
         // A table of its own per test: the emulator copies a whole table on every
         // transaction, so one shared table would slow every test down as the suite runs.
         let table = format!(
@@ -264,10 +282,15 @@ impl TestApp {
         );
         create_table_from_template(&Client::new(&sdk), &table).await;
         let ops = OperationCounter::new();
-        let counted = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        let mut counted = DynamoStore::client_config(&sdk)
             .interceptor(ops.clone())
-            .interceptor(IamRecorder)
-            .build();
+            .interceptor(IamRecorder);
+        if let Some(url) = &endpoints.data {
+            counted = counted.endpoint_url(url);
+        }
+        let counted = counted.build();
+        let data = endpoints.data.as_deref();
+        let mail = endpoints.mail.as_deref();
         let clock = Arc::new(FixedClock::at(SystemClock.now()));
         let store = DynamoStore::new(Client::from_conf(counted), &table);
         let auth = AuthConfig {
@@ -277,7 +300,7 @@ impl TestApp {
         let sender = required_env("SENDER_ADDRESS");
         let signin = SignIn {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            mailer: SesMailer::new(recorded_ses(&sdk), sender),
+            mailer: SesMailer::new(recorded_ses(&sdk, mail), sender),
             settings: SignInSettings {
                 public_url: Some("https://api.dispatch.test".into()),
                 dashboard_url: None,
@@ -288,11 +311,11 @@ impl TestApp {
         };
         let attachments = Attachments {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            files: S3Files::new(recorded_s3(&sdk), required_env("BUCKET_NAME")),
+            files: S3Files::new(recorded_s3(&sdk, data), required_env("BUCKET_NAME")),
         };
         let intake = Intake {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            files: S3Files::new(recorded_s3(&sdk), required_env("BUCKET_NAME")),
+            files: S3Files::new(recorded_s3(&sdk, data), required_env("BUCKET_NAME")),
         };
         // The keys the binaries read at init, read the same way (from the emulator's
         // Secrets Manager, named by the environment scripts/test wrote).
@@ -306,11 +329,11 @@ impl TestApp {
         let portal = Portal {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone())
                 .with_portal_keys(portal_keys.clone()),
-            files: S3Files::new(recorded_s3(&sdk), required_env("BUCKET_NAME")),
+            files: S3Files::new(recorded_s3(&sdk, data), required_env("BUCKET_NAME")),
         };
         let portal_mail = PortalMail {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
-            mailer: SesMailer::new(recorded_ses(&sdk), required_env("SENDER_ADDRESS")),
+            mailer: SesMailer::new(recorded_ses(&sdk, mail), required_env("SENDER_ADDRESS")),
         };
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
         TestApp {

@@ -530,3 +530,46 @@ async fn intake_endpoints_of_other_tenants_modes_and_scopes_are_not_found() {
     let still = post_form(&app, token, "application/json", r#"{"title":"ok"}"#, &[]).await;
     assert_eq!(still.status, 201);
 }
+
+#[tokio::test]
+async fn a_retried_browser_post_replays_its_redirect_or_page_and_makes_one_ticket() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let with_url = endpoint(
+        &app,
+        &t,
+        json!({"name": "Contact", "successUrl": "https://example.com/thanks"}),
+    )
+    .await;
+    let plain = endpoint(&app, &t, json!({"name": "No page"})).await;
+    let body = "subject=Help&email=sam%40example.com";
+    let browser = [
+        ("accept", "text/html,application/xhtml+xml"),
+        ("x-idempotency-key", "form-retry-1"),
+    ];
+    for e in [&with_url, &plain] {
+        let token = e["token"].as_str().unwrap();
+        let first = post_form(
+            &app,
+            token,
+            "application/x-www-form-urlencoded",
+            body,
+            &browser,
+        )
+        .await;
+        let again = post_form(
+            &app,
+            token,
+            "application/x-www-form-urlencoded",
+            body,
+            &browser,
+        )
+        .await;
+        assert_eq!(again.status, first.status);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.header("location"), first.header("location"));
+        assert_eq!(again.header("content-type"), first.header("content-type"));
+        assert_eq!(again.body, first.body);
+    }
+    assert_eq!(tickets(&app, &t).await.len(), 2, "one ticket per form");
+}

@@ -11,6 +11,7 @@ mod auth;
 mod brands;
 mod consistency;
 mod customers;
+mod faults;
 mod iam;
 mod intake;
 mod invoke;

@@ -39,7 +39,7 @@ pub struct Attachments<S, F> {
 }
 
 fn files_error(e: FilesError) -> ApiError {
-    ApiError::Internal(e.to_string())
+    ApiError::dependency(e.is_unavailable(), e)
 }
 
 fn system_time(t: Timestamp) -> SystemTime {
@@ -139,10 +139,10 @@ pub fn parse_declaration(req: &Request) -> Result<Declared, ApiError> {
         "contentType",
         attachment::parse_content_type(input.content_type.as_deref().unwrap_or_default()),
     );
-    if let (Some(name), Some(ty)) = (&filename, &content_type) {
-        if let Err(message) = attachment::check_extension(name, ty) {
-            errors.add("filename", &message);
-        }
+    if let (Some(name), Some(ty)) = (&filename, &content_type)
+        && let Err(message) = attachment::check_extension(name, ty)
+    {
+        errors.add("filename", &message);
     }
     let size = errors.check(
         "size",

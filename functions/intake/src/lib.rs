@@ -467,7 +467,7 @@ where
         deps.files
             .put(&object_key, &content_type, bytes)
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::dependency(e.is_unavailable(), e))?;
         attachments.push(Attachment {
             id,
             brand_id: brand.id.clone(),

@@ -301,7 +301,7 @@ where
     deps.mailer
         .send(&portal_mail(&email, &brand, &link))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::dependency(e.is_unavailable(), e))?;
     json(StatusCode::ACCEPTED, &json!({"success": true}))
 }
 

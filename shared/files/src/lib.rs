@@ -6,9 +6,10 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -18,11 +19,26 @@ pub enum FilesError {
     Config(String),
     #[error("S3: {0}")]
     Backend(String),
+    /// S3 could not serve the call right now (throttled, a 5xx, a timeout, no connection).
+    #[error("S3 unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl FilesError {
-    fn backend(e: impl std::error::Error) -> FilesError {
-        FilesError::Backend(DisplayErrorContext(e).to_string())
+    fn backend<E>(e: SdkError<E, HttpResponse>) -> FilesError
+    where
+        E: std::error::Error + ProvideErrorMetadata + 'static,
+    {
+        if dispatch_aws::is_transient(&e) {
+            FilesError::Unavailable(DisplayErrorContext(e).to_string())
+        } else {
+            FilesError::Backend(DisplayErrorContext(e).to_string())
+        }
+    }
+
+    /// True for S3's transient trouble (the request may be retried later).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, FilesError::Unavailable(_))
     }
 }
 
@@ -118,7 +134,7 @@ impl S3Files {
     pub async fn from_env() -> Result<S3Files, FilesError> {
         let bucket = std::env::var("BUCKET_NAME")
             .map_err(|_| FilesError::Config("BUCKET_NAME is not set".into()))?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = dispatch_aws::load().await;
         Ok(S3Files::new(S3Files::client(&sdk), bucket))
     }
 }

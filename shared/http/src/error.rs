@@ -46,6 +46,10 @@ pub enum ApiError {
     /// 409 `organization_choice_required`: a sign-in whose address has invitations and
     /// no organization yet; the answer lists the invitations so the person can choose.
     ChoiceRequired(Vec<serde_json::Value>),
+    /// 503 `service_unavailable` with `Retry-After`: a dependency (DynamoDB, S3, SES) is
+    /// throttling, failing or not answering. Nothing the request asked for was done (or
+    /// it was a read); the client retries later, with its idempotency key for creates.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -62,6 +66,16 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// A dependency's failure: [`ApiError::Unavailable`] when it is transient (throttled,
+    /// 5xx, timed out, unreachable), [`ApiError::Internal`] otherwise.
+    pub fn dependency(unavailable: bool, detail: impl std::fmt::Display) -> ApiError {
+        if unavailable {
+            ApiError::Unavailable(detail.to_string())
+        } else {
+            ApiError::Internal(detail.to_string())
+        }
+    }
+
     pub fn validation(field: &str, message: &str) -> ApiError {
         ApiError::Validation(vec![FieldError {
             field: field.into(),
@@ -80,6 +94,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +134,14 @@ impl ApiError {
                     .into(),
                 None,
             ),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(request_id, error = %detail, "dependency unavailable");
+                (
+                    "service_unavailable",
+                    "A service we depend on is busy or unreachable. Retry after a moment.".into(),
+                    None,
+                )
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(request_id, error = %detail, "internal error");
                 (
@@ -159,6 +182,12 @@ impl ApiError {
                 }
             }
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // The SDK already retried what was safe; a second later usually works.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -176,6 +205,7 @@ impl From<StoreError> for ApiError {
                 code: "concurrent_update",
                 message: "Another request changed the same data at the same moment. Retry.".into(),
             },
+            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             other => ApiError::Internal(other.to_string()),
         }
     }

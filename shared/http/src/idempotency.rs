@@ -5,8 +5,8 @@
 use crate::{ApiError, Context, Reply};
 use dispatch_auth::{Principal, SecretHash};
 use dispatch_domain::{Mode, OrgId};
-use dispatch_store::{Claim, IdempotencyStore};
-use lambda_http::http::{HeaderValue, StatusCode};
+use dispatch_store::{Claim, IdempotencyStore, StoredAnswer};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
 
@@ -89,7 +89,7 @@ where
         .await?
     {
         Claim::New => {}
-        Claim::Done { status, body } => return Ok(replay(status, body)),
+        Claim::Done(answer) => return Ok(replay(answer)),
         Claim::InProgress => {
             return Err(ApiError::Conflict {
                 code: "idempotency_in_progress",
@@ -107,10 +107,24 @@ where
     }
     let result = work().await;
     match &result {
-        Ok(response) if response.status().is_success() => {
-            let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
+        // Successes and redirects (a browser form's 303 to its success page) are kept:
+        // both mean the work was done.
+        Ok(response) if response.status().is_success() || response.status().is_redirection() => {
+            let header = |name: header::HeaderName| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let answer = StoredAnswer {
+                status: response.status().as_u16(),
+                body: String::from_utf8_lossy(response.body().as_ref()).to_string(),
+                content_type: header(header::CONTENT_TYPE),
+                location: header(header::LOCATION),
+            };
             ctx.store
-                .complete_idempotency(org, mode, &key_hash, response.status().as_u16(), &body)
+                .complete_idempotency(org, mode, &key_hash, &answer)
                 .await?;
         }
         _ => {
@@ -122,11 +136,23 @@ where
     result
 }
 
-fn replay(status: u16, body: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+fn replay(answer: StoredAnswer) -> Response<Body> {
+    let body = if answer.body.is_empty() {
+        Body::Empty
+    } else {
+        Body::from(answer.body)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    for (name, value) in [
+        (header::CONTENT_TYPE, answer.content_type),
+        (header::LOCATION, answer.location),
+    ] {
+        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name, v);
+        }
+    }
     response
 }

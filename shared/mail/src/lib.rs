@@ -22,6 +22,17 @@ pub enum MailError {
     Config(String),
     #[error("SES: {0}")]
     Send(String),
+    /// SES could not take the message right now (throttled, a 5xx, a timeout, no
+    /// connection): nothing was sent.
+    #[error("SES unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl MailError {
+    /// True for SES's transient trouble (sending may be retried later).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, MailError::Unavailable(_))
+    }
 }
 
 /// Sends mail.
@@ -48,7 +59,7 @@ impl SesMailer {
     pub async fn from_env() -> Result<SesMailer, MailError> {
         let from = std::env::var("SENDER_ADDRESS")
             .map_err(|_| MailError::Config("SENDER_ADDRESS is not set".into()))?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = dispatch_aws::load().await;
         Ok(SesMailer::new(Client::new(&sdk), from))
     }
 }
@@ -83,7 +94,14 @@ impl Mailer for SesMailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| MailError::Send(DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| {
+                if dispatch_aws::is_transient(&e) {
+                    // Not the SDK's text: SES messages can echo the recipient's address.
+                    MailError::Unavailable("SES throttled, failed or did not answer".into())
+                } else {
+                    MailError::Send(DisplayErrorContext(e).to_string())
+                }
+            })?;
         Ok(())
     }
 }

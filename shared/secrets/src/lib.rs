@@ -83,7 +83,7 @@ impl SigningKeys {
         if ids.all().is_empty() {
             return Ok(SigningKeys::default());
         }
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = dispatch_aws::load().await;
         SigningKeys::fetch(&Client::new(&sdk), &ids).await
     }
 

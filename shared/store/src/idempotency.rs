@@ -15,9 +15,19 @@ pub enum Claim {
     /// A request with this key is still running.
     InProgress,
     /// A finished request with this key and the same request: replay its answer.
-    Done { status: u16, body: String },
+    Done(StoredAnswer),
     /// The key was used for a different request.
     Mismatch,
+}
+
+/// The answer kept for a replay: status, body, and the headers that give the body its
+/// meaning (an HTML page is not JSON; a redirect needs its target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: String,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
 }
 
 impl IdempotencyStore for DynamoStore {
@@ -48,6 +58,8 @@ impl IdempotencyStore for DynamoStore {
             // A key past its 24 hours is free again, even before TTL removes it.
             .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
             .expression_attribute_values(":now", n(now.unix()))
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
             .send()
             .await;
         match put {
@@ -71,10 +83,12 @@ impl IdempotencyStore for DynamoStore {
         }
         let status =
             u16::try_from(r.u64("status")?).map_err(|_| StoreError::Corrupt("status".into()))?;
-        Ok(Claim::Done {
+        Ok(Claim::Done(StoredAnswer {
             status,
             body: r.string("body")?,
-        })
+            content_type: r.opt_string("contentType")?,
+            location: r.opt_string("location")?,
+        }))
     }
 
     async fn complete_idempotency(
@@ -82,22 +96,36 @@ impl IdempotencyStore for DynamoStore {
         org: &OrgId,
         mode: Mode,
         key_hash: &str,
-        status: u16,
-        body: &str,
+        answer: &StoredAnswer,
     ) -> Result<(), StoreError> {
-        self.client
+        let mut set = "SET #state = :done, #status = :status, #body = :body".to_string();
+        let mut request = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(keys::PK, s(keys::tenant(org, mode)))
             .key(keys::SK, s(keys::idempotency_sk(key_hash)))
-            .update_expression("SET #state = :done, #status = :status, #body = :body")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#body", "body")
             .expression_attribute_values(":done", s("done"))
-            .expression_attribute_values(":status", n(status))
-            .expression_attribute_values(":body", s(body))
+            .expression_attribute_values(":status", n(answer.status))
+            .expression_attribute_values(":body", s(&answer.body));
+        if let Some(kind) = &answer.content_type {
+            set.push_str(", contentType = :type");
+            request = request.expression_attribute_values(":type", s(kind));
+        }
+        if let Some(location) = &answer.location {
+            set.push_str(", #location = :location");
+            request = request
+                .expression_attribute_names("#location", "location")
+                .expression_attribute_values(":location", s(location));
+        }
+        request
+            .update_expression(set)
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
             .send()
             .await
             .map_err(StoreError::backend)?;

@@ -21,12 +21,14 @@ mod orgs;
 mod portal_links;
 mod purge;
 mod rate_limits;
+pub mod retry;
 mod sessions;
 mod tickets;
 mod tx;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
 use dispatch_domain::attachment::Attachment;
 use dispatch_domain::brand::Brand;
@@ -41,7 +43,7 @@ use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
 pub use brands::BrandPatch;
-pub use idempotency::{Claim, IDEMPOTENCY_TTL_SECS};
+pub use idempotency::{Claim, IDEMPOTENCY_TTL_SECS, StoredAnswer};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
 pub use tickets::{TicketFilter, TicketPatch};
@@ -80,15 +82,23 @@ pub enum StoreError {
     Corrupt(String),
     #[error("DynamoDB: {0}")]
     Backend(String),
+    /// DynamoDB could not serve the call right now (throttled, a 5xx, a timeout, no
+    /// connection); whatever the call was, it did not take effect or was a read. The
+    /// client may retry the request later.
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
-    fn backend<E, R>(err: SdkError<E, R>) -> StoreError
+    fn backend<E>(err: SdkError<E, HttpResponse>) -> StoreError
     where
-        E: std::error::Error + 'static,
-        R: std::fmt::Debug,
+        E: std::error::Error + ProvideErrorMetadata + 'static,
     {
-        StoreError::Backend(DisplayErrorContext(err).to_string())
+        if dispatch_aws::is_transient(&err) {
+            StoreError::Unavailable(DisplayErrorContext(err).to_string())
+        } else {
+            StoreError::Backend(DisplayErrorContext(err).to_string())
+        }
     }
 }
 
@@ -111,8 +121,17 @@ impl DynamoStore {
     /// and `AWS_ENDPOINT_URL` when pointing at a local emulator) and `TABLE_NAME`.
     pub async fn from_env() -> Result<DynamoStore, StoreError> {
         let config = StoreConfig::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(DynamoStore::new(Client::new(&sdk), config.table_name))
+        let sdk = dispatch_aws::load().await;
+        Ok(DynamoStore::new(
+            Client::from_conf(DynamoStore::client_config(&sdk).build()),
+            config.table_name,
+        ))
+    }
+
+    /// The client configuration every DynamoDB client here starts from: `sdk` (see
+    /// `dispatch_aws::load`). Conditional single-item writes add [`retry::answer_or_nothing`].
+    pub fn client_config(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+        aws_sdk_dynamodb::config::Builder::from(sdk)
     }
 
     pub fn client(&self) -> &Client {
@@ -487,8 +506,7 @@ pub trait IdempotencyStore: Send + Sync {
         org: &OrgId,
         mode: Mode,
         key_hash: &str,
-        status: u16,
-        body: &str,
+        answer: &StoredAnswer,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Frees the key (the request failed on our side; a retry may run it again).
     fn release_idempotency(

@@ -87,7 +87,8 @@ impl DynamoStore {
                 }
             }
         }
-        Err(StoreError::Backend(
+        // Only load leaves keys unprocessed: the table is throttling us.
+        Err(StoreError::Unavailable(
             "BatchGetItem left keys unprocessed".into(),
         ))
     }
@@ -110,6 +111,8 @@ impl DynamoStore {
             .condition_expression("attribute_exists(pk) AND expiresAt > :now")
             .expression_attribute_values(":now", crate::item::n(now.unix()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
             .send()
             .await;
         match result {

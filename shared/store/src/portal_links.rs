@@ -32,6 +32,8 @@ impl PortalLinkStore for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
             .send()
             .await
             .map_err(StoreError::backend)?;

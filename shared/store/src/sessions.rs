@@ -112,6 +112,8 @@ impl SessionStore for DynamoStore {
             .update_expression("SET lastSeenAt = :now")
             .condition_expression("attribute_exists(pk) AND lastSeenAt < :now")
             .expression_attribute_values(":now", ts(now))
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
             .send()
             .await;
         match result {

@@ -292,6 +292,8 @@ impl TicketStore for DynamoStore {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
             .send()
             .await;
         match result {
@@ -318,6 +320,8 @@ impl TicketStore for DynamoStore {
             .update_expression("SET deletedAt = :now, updatedAt = :now")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
             .expression_attribute_values(":now", ts(now))
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
             .send()
             .await;
         match result {

@@ -7,6 +7,7 @@ use crate::keys;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// Unwraps an SDK builder result.
 pub(crate) fn build<T>(r: Result<T, BuildError>) -> Result<T, StoreError> {
@@ -49,8 +50,8 @@ pub(crate) fn delete(
 /// a failed condition on one of `unique` (indexes of uniqueness
 /// claims) is `Conflict(what)`; any other failed condition means the item is gone
 /// (`NotFound`); anything else is a backend error.
-pub(crate) fn classify<R: std::fmt::Debug>(
-    err: SdkError<TransactWriteItemsError, R>,
+pub(crate) fn classify(
+    err: SdkError<TransactWriteItemsError, HttpResponse>,
     unique: &[usize],
     what: &'static str,
 ) -> StoreError {
@@ -67,6 +68,15 @@ pub(crate) fn classify<R: std::fmt::Debug>(
             .any(|r| r.code() == Some("TransactionConflict"))
         {
             return StoreError::Contended;
+        }
+        // Nothing was written: an item's partition shed load.
+        if e.cancellation_reasons().iter().any(|r| {
+            matches!(
+                r.code(),
+                Some("ThrottlingError" | "ProvisionedThroughputExceeded")
+            )
+        }) {
+            return StoreError::Unavailable("transaction throttled".into());
         }
         if unique.iter().any(|i| failed.contains(i)) {
             return StoreError::Conflict(what);
