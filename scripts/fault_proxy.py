@@ -26,6 +26,7 @@ Faults:
     hang        wait 30 s, then close without an answer (nothing applied)
     hang_after  forward (the write is applied), then wait 30 s and close: the answer is lost
     reset       close the connection at once without an answer (nothing applied)
+    slow        wait `delay` seconds (default 1.5), then forward: a slow but working service
 """
 
 import http.client
@@ -113,6 +114,9 @@ class Handler(BaseHTTPRequestHandler):
             })
         if fault is None:
             return self._forward(body, entry=LOG[-1])
+        if fault == "slow":
+            time.sleep(float(rule.get("delay", 1.5)))
+            return self._forward(body, entry=LOG[-1])
         FAULTS[fault](self, body, bool(target))
 
     def _forward(self, body, lose_answer=False, entry=None):
@@ -196,6 +200,7 @@ FAULTS = {
     "hang": hang,
     "hang_after": hang_after,
     "reset": reset,
+    "slow": None,
 }
 
 

@@ -414,3 +414,27 @@ async fn an_unreachable_mail_service_fails_portal_links_but_never_reveals_sign_i
         .await;
     assert_eq!(res.status, 202, "{}", res.body);
 }
+
+#[tokio::test]
+async fn a_slow_table_answers_by_the_request_deadline_however_many_calls_a_handler_makes() {
+    let app = app_behind_proxy().await;
+    let t = app.tenant(Mode::Live).await;
+    // Each call answers just inside its attempt timeout: none of them fails on its own.
+    let rule = json!({"match": [app.table.clone()], "fault": "slow", "delay": 1.9});
+    let res = http_request(
+        "POST",
+        &format!("{}/__faults", proxy()),
+        &[("content-type", "application/json")],
+        rule.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(res.status, 201);
+    // A create with a key makes five calls in a row: about 9.5 s of waiting.
+    let (res, took) = timed(create_with_key(&app, &t, "slow-1")).await;
+    clear(&app.table).await;
+    assert_unavailable(&res, took);
+    assert!(
+        took >= dispatch_http::REQUEST_DEADLINE,
+        "cut by the deadline, not by a call's timeout: {took:?}"
+    );
+}

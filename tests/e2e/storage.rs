@@ -39,3 +39,46 @@ async fn tenant_items_are_keyed_by_organization_and_mode() {
         "brand items live under {pk}: {items:?}"
     );
 }
+
+#[tokio::test]
+async fn an_idempotency_claim_left_pending_by_a_dead_request_frees_itself_after_its_lease() {
+    use dispatch_domain::Clock;
+    use dispatch_store::{Claim, IDEMPOTENCY_LEASE_SECS, IdempotencyStore};
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let org = dispatch_domain::OrgId::parse(&t.org_id).unwrap();
+    let store = &app.ctx.store;
+    let now = app.clock.now();
+    // A request claimed the key and died (Lambda's timeout) without finishing or releasing.
+    let first = store
+        .claim_idempotency(&org, Mode::Live, "key-hash", "request-hash", now)
+        .await
+        .unwrap();
+    assert_eq!(first, Claim::New);
+    let during = store
+        .claim_idempotency(
+            &org,
+            Mode::Live,
+            "key-hash",
+            "request-hash",
+            now.plus_seconds(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(during, Claim::InProgress, "a live claim is respected");
+    let after = store
+        .claim_idempotency(
+            &org,
+            Mode::Live,
+            "key-hash",
+            "request-hash",
+            now.plus_seconds(IDEMPOTENCY_LEASE_SECS + 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        after,
+        Claim::New,
+        "the client's retry runs instead of waiting a day"
+    );
+}

@@ -108,6 +108,11 @@ impl<S> Context<S> {
 /// Runs one request through a handler: errors become JSON, every response carries
 /// `X-Request-Id`, and one log line records the route, status and duration (never
 /// headers, bodies or query strings, which may carry secrets).
+/// How long a handler may take before the request answers 503: every AWS call has its
+/// own timeouts, but a handler makes several in a row, and Lambda ends the function at
+/// 10 s (template.yaml) with a bare 503 from API Gateway, billed in full.
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
+
 pub async fn dispatch<F, Fut>(req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -123,7 +128,12 @@ where
     let result = if req.body().len() > request::MAX_BODY_BYTES {
         Err(ApiError::PayloadTooLarge)
     } else {
-        handler(req).await
+        // Work left behind by the deadline is whatever single AWS calls had completed:
+        // each is atomic (writes that belong together are one transaction), and an
+        // idempotency claim left pending expires after its short lease.
+        tokio::time::timeout(REQUEST_DEADLINE, handler(req))
+            .await
+            .unwrap_or_else(|_| Err(ApiError::Unavailable("request deadline".into())))
     };
     let mut response = match result {
         Ok(response) => response,

@@ -7,6 +7,12 @@ use dispatch_domain::{Mode, OrgId, Timestamp};
 /// How long a key and its result are kept.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 
+/// How long a claim may stay pending. A request ends within seconds (the functions answer
+/// by their deadline and Lambda stops them at 10 s), so a claim still pending after this
+/// belongs to a request that died without releasing it (a timeout, a crash): the key is
+/// free again instead of answering "in progress" for a day.
+pub const IDEMPOTENCY_LEASE_SECS: i64 = 30;
+
 /// What a key already holds when a request claims it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -46,6 +52,10 @@ impl IdempotencyStore for DynamoStore {
             ("type".into(), s("idempotency")),
             ("requestHash".into(), s(request_hash)),
             ("state".into(), s("pending")),
+            (
+                "leaseUntil".into(),
+                ts(now.plus_seconds(IDEMPOTENCY_LEASE_SECS)),
+            ),
             ("expiresAt".into(), ts(expires)),
             (keys::TTL.into(), ts(expires)),
         ]
@@ -55,9 +65,15 @@ impl IdempotencyStore for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            // A key past its 24 hours is free again, even before TTL removes it.
-            .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
+            // A key past its 24 hours is free again, even before TTL removes it, and so is
+            // a claim whose request died before finishing.
+            .condition_expression(
+                "attribute_not_exists(pk) OR expiresAt <= :now \
+                 OR (#state = :pending AND leaseUntil <= :now)",
+            )
+            .expression_attribute_names("#state", "state")
             .expression_attribute_values(":now", n(now.unix()))
+            .expression_attribute_values(":pending", s("pending"))
             .customize()
             .config_override(crate::retry::answer_or_nothing())
             .send()

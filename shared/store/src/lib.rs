@@ -43,7 +43,7 @@ use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
 pub use brands::BrandPatch;
-pub use idempotency::{Claim, IDEMPOTENCY_TTL_SECS, StoredAnswer};
+pub use idempotency::{Claim, IDEMPOTENCY_LEASE_SECS, IDEMPOTENCY_TTL_SECS, StoredAnswer};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
 pub use tickets::{TicketFilter, TicketPatch};
