@@ -35,6 +35,9 @@ impl std::fmt::Debug for PortalTokenText {
 
 /// Longest bearer value we look at; anything longer is malformed without further work.
 const MAX_CREDENTIAL_LEN: usize = 4096;
+/// Portal tokens carry their brand's origins (up to 20 of up to 253-character hosts), so
+/// they may be longer: up to the portal verifier's own cap.
+const MAX_PORTAL_CREDENTIAL_LEN: usize = crate::portal_token::MAX_TOKEN_LEN;
 
 impl Credential {
     /// Parses the value of an `Authorization` header (`Bearer <token>`, scheme
@@ -53,7 +56,12 @@ impl Credential {
 
     /// Parses a bare token by its prefix.
     pub fn parse(token: &str) -> Result<Credential, CredentialError> {
-        if token.is_empty() || token.len() > MAX_CREDENTIAL_LEN || !token.is_ascii() {
+        let limit = if token.starts_with("pt_") {
+            MAX_PORTAL_CREDENTIAL_LEN
+        } else {
+            MAX_CREDENTIAL_LEN
+        };
+        if token.is_empty() || token.len() > limit || !token.is_ascii() {
             return Err(CredentialError::Malformed);
         }
         if token.starts_with("sk_") {
@@ -124,9 +132,17 @@ mod tests {
                 "{bad}"
             );
         }
-        let huge = format!("Bearer pt_{}", "a".repeat(5000));
+        let huge = format!("Bearer sk_live_{}", "a".repeat(5000));
         assert_eq!(
             Credential::from_authorization_header(Some(&huge)),
+            Err(CredentialError::Malformed)
+        );
+        // Portal tokens carry their brand's origins and may run to 8 KiB, not further.
+        let long_portal = format!("Bearer pt_{}", "a".repeat(5000));
+        assert!(Credential::from_authorization_header(Some(&long_portal)).is_ok());
+        let huge_portal = format!("Bearer pt_{}", "a".repeat(8200));
+        assert_eq!(
+            Credential::from_authorization_header(Some(&huge_portal)),
             Err(CredentialError::Malformed)
         );
     }

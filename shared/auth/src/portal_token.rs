@@ -25,7 +25,7 @@ pub const MAX_REFRESH_SECS: i64 = 7 * 24 * 60 * 60;
 /// Tokens issued this far "in the future" are refused (clock skew allowance).
 const MAX_FUTURE_SKEW_SECS: i64 = 60;
 /// A token larger than this is refused before decoding.
-const MAX_TOKEN_LEN: usize = 8192;
+pub(crate) const MAX_TOKEN_LEN: usize = 8192;
 const TYPE: &str = "portal";
 const ALGORITHM: &str = "HS256";
 
@@ -200,8 +200,11 @@ pub fn parse_expires_in(value: Option<&serde_json::Value>) -> Result<i64, String
         Some(serde_json::Value::Number(n)) => n.as_i64(),
         Some(serde_json::Value::String(s)) => {
             let s = s.trim();
-            let split = s.len().saturating_sub(1);
-            let (digits, unit) = s.split_at(split);
+            // The unit is the last character, which may be any character (not a byte).
+            let (digits, unit) = match s.char_indices().last() {
+                Some((at, _)) => s.split_at(at),
+                None => ("", ""),
+            };
             let factor = match unit {
                 "s" => Some(1),
                 "m" => Some(60),

@@ -42,11 +42,15 @@ pub fn parse_success_url(raw: &str) -> Result<String, String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| {
+            // Plain http only to this machine: the host must be exactly `localhost` or
+            // `127.0.0.1` (`127.0.0.1.attacker.example` is somebody else's).
             url.strip_prefix("http://").filter(|r| {
-                r.starts_with("localhost:")
-                    || r.starts_with("localhost/")
-                    || *r == "localhost"
-                    || r.starts_with("127.0.0.1")
+                let authority = r.split(['/', '?', '#']).next().unwrap_or_default();
+                let host = authority
+                    .rsplit_once(':')
+                    .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+                    .map_or(authority, |(host, _)| host);
+                matches!(host, "localhost" | "127.0.0.1")
             })
         })
         .ok_or_else(|| "must be an https:// URL".to_string())?;
