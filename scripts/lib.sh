@@ -75,6 +75,9 @@ stop_group() {
 # The environment every function, tool and test sees locally: the same variables the
 # template sets, plus the emulator endpoint and dummy credentials. The secrets' ARNs are
 # appended by local_resources.py once it has created them in the emulator.
+# DISPATCH_AWS_ATTEMPT_TIMEOUT_SECS relaxes the SDK's attempt timeout for the emulator only
+# (it queues requests and ignores DynamoDB's client request tokens; shared/aws explains);
+# the deployed functions keep their 2-second attempts, and so do the fault tests.
 write_env() {
   local port="$1" mail_port="$2" file="$3"
   cat >"$file" <<ENV
@@ -90,6 +93,7 @@ SENDER_ADDRESS=no-reply@dispatch.local
 STAGE=local
 RUST_LOG=info
 PORTAL_ACTIVE_KEY=a
+DISPATCH_AWS_ATTEMPT_TIMEOUT_SECS=30
 ENV
 }
 

@@ -26,6 +26,7 @@ async fn app_behind_proxy() -> TestApp {
     TestApp::with_endpoints(Endpoints {
         data: Some(proxy()),
         mail: None,
+        deployed_timeouts: true,
     })
     .await
 }
@@ -298,7 +299,7 @@ async fn a_conditional_write_whose_answer_was_lost_is_not_sent_again() {
 async fn an_unreachable_table_answers_503_at_once() {
     use dispatch_store::{BrandStore, DynamoStore, StoreError};
     // Nothing listens on port 1: every connection is refused.
-    let sdk = dispatch_aws::load().await;
+    let sdk = dispatch_aws::load_with(dispatch_aws::timeouts()).await;
     let client = aws_sdk_dynamodb::Client::from_conf(
         DynamoStore::client_config(&sdk)
             .endpoint_url("http://127.0.0.1:1")
@@ -386,6 +387,7 @@ async fn an_unreachable_mail_service_fails_portal_links_but_never_reveals_sign_i
     let app = TestApp::with_endpoints(Endpoints {
         data: None,
         mail: Some("http://127.0.0.1:1".into()),
+        deployed_timeouts: true,
     })
     .await;
     let t = app.tenant(Mode::Live).await;

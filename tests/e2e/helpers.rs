@@ -124,6 +124,9 @@ pub struct Endpoints {
     pub data: Option<String>,
     /// SESv2.
     pub mail: Option<String>,
+    /// The functions' own timeouts, as deployed, instead of the local stack's relaxed
+    /// ones (the fault tests, on their own table behind the proxy).
+    pub deployed_timeouts: bool,
 }
 
 /// An address no other test uses.
@@ -273,7 +276,11 @@ impl TestApp {
     pub async fn with_endpoints(endpoints: Endpoints) -> TestApp {
         required_env("AWS_ENDPOINT_URL");
         // The configuration the functions use: the same timeouts and retries.
-        let sdk = dispatch_aws::load().await;
+        let sdk = if endpoints.deployed_timeouts {
+            dispatch_aws::load_with(dispatch_aws::timeouts()).await
+        } else {
+            dispatch_aws::load().await
+        };
         // A table of its own per test: the emulator copies a whole table on every
         // transaction, so one shared table would slow every test down as the suite runs.
         let table = format!(

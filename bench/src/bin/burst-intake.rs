@@ -250,7 +250,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(200);
     // The functions' own timeouts (dispatch_aws): against an emulator that answers one
     // request at a time, a burst queues behind itself.
-    let production = dispatch_aws::load().await;
+    let production = dispatch_aws::load_with(dispatch_aws::timeouts()).await;
     let o = burst(&production, n).await?;
     print(
         "With the functions' timeouts (connect 1 s, attempt 2 s, operation 4 s)",

@@ -42,11 +42,46 @@ pub fn retries() -> RetryConfig {
         .with_max_backoff(Duration::from_millis(500))
 }
 
+/// Only the local stack sets this (scripts/lib.sh; the template never does): the local
+/// emulator answers one request at a time and copies a table on every transaction, so
+/// under a whole test suite's load a call can wait seconds in its queue, and it does not
+/// honour DynamoDB's client request tokens, so a transaction resent after a timeout fails
+/// on its own first write where DynamoDB would answer success.
+pub const LOCAL_ATTEMPT_TIMEOUT_VAR: &str = "DISPATCH_AWS_ATTEMPT_TIMEOUT_SECS";
+
+/// [`timeouts`], or for the local stack the attempt timeout [`LOCAL_ATTEMPT_TIMEOUT_VAR`]
+/// names (the operation timeout then covers all attempts of that length). A malformed
+/// value fails the init rather than quietly using another.
+pub fn timeouts_from_env() -> Result<TimeoutConfig, String> {
+    match std::env::var(LOCAL_ATTEMPT_TIMEOUT_VAR) {
+        Err(_) => Ok(timeouts()),
+        Ok(raw) => {
+            let secs: u64 = raw
+                .parse()
+                .ok()
+                .filter(|s| (1..=300).contains(s))
+                .ok_or_else(|| format!("{LOCAL_ATTEMPT_TIMEOUT_VAR} must be 1-300 seconds"))?;
+            Ok(TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(Duration::from_secs(secs))
+                .operation_timeout(Duration::from_secs(secs * u64::from(MAX_ATTEMPTS) + 1))
+                .build())
+        }
+    }
+}
+
 /// The standard AWS environment (region, credentials, `AWS_ENDPOINT_URL` for the local
-/// emulator) with [`timeouts`] and [`retries`].
+/// emulator) with [`timeouts_from_env`] and [`retries`]. Panics (failing the function's
+/// init) when the local timeout variable is malformed.
 pub async fn load() -> SdkConfig {
+    let timeouts = timeouts_from_env().unwrap_or_else(|e| panic!("{e}")); // ok-unwrap: init only
+    load_with(timeouts).await
+}
+
+/// The standard AWS environment with these `timeouts` and [`retries`].
+pub async fn load_with(timeouts: TimeoutConfig) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts())
+        .timeout_config(timeouts)
         .retry_config(retries())
         .load()
         .await
