@@ -25,13 +25,19 @@ start_emulator() {
   MOTO_DISABLE_GLOBAL_CORS=true DISPATCH_IAM_LOG="$iam_log" \
     setsid "$venv/bin/python" "$root/scripts/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
   MOTO_PID=$!
-  for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+  wait_for_url "http://127.0.0.1:$port/moto-api/" 100 moto "$log"
+}
+
+# Waits until $1 answers (up to $2 tenths of a second); otherwise prints $3's log ($4).
+wait_for_url() {
+  local url="$1" tries="$2" what="$3" log="$4"
+  for _ in $(seq 1 "$tries"); do
+    if curl -fsS "$url" >/dev/null 2>&1; then
       return 0
     fi
     sleep 0.1
   done
-  echo "moto did not start; its log:" >&2
+  echo "$what did not start; its log:" >&2
   cat "$log" >&2
   return 1
 }
@@ -42,15 +48,7 @@ start_fault_proxy() {
   local port="$1" upstream="$2" log="$3"
   setsid "$venv/bin/python" "$root/scripts/fault_proxy.py" "$port" "$upstream" >"$log" 2>&1 &
   FAULT_PID=$!
-  for _ in $(seq 1 50); do
-    if curl -fsS "http://127.0.0.1:$port/__faults/log" >/dev/null 2>&1; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "the fault proxy did not start; its log:" >&2
-  cat "$log" >&2
-  return 1
+  wait_for_url "http://127.0.0.1:$port/__faults/log" 50 "the fault proxy" "$log"
 }
 
 # Builds every function binary (debug), and dispatch-admin which seeds the local stack,

@@ -36,7 +36,11 @@ async fn app_behind_proxy() -> TestApp {
 async fn inject(scope: &str, also: &[&str], fault: &str, times: Option<u32>) {
     let mut matches = vec![scope.to_string()];
     matches.extend(also.iter().map(|s| s.to_string()));
-    let rule = json!({"match": matches, "fault": fault, "times": times});
+    add_rule(json!({"match": matches, "fault": fault, "times": times})).await;
+}
+
+/// Hands the proxy one rule (scripts/fault_proxy.py describes them).
+async fn add_rule(rule: Value) {
     let res = http_request(
         "POST",
         &format!("{}/__faults", proxy()),
@@ -422,15 +426,7 @@ async fn a_slow_table_answers_by_the_request_deadline_however_many_calls_a_handl
     let app = app_behind_proxy().await;
     let t = app.tenant(Mode::Live).await;
     // Each call answers just inside its attempt timeout: none of them fails on its own.
-    let rule = json!({"match": [app.table.clone()], "fault": "slow", "delay": 1.9});
-    let res = http_request(
-        "POST",
-        &format!("{}/__faults", proxy()),
-        &[("content-type", "application/json")],
-        rule.to_string().as_bytes(),
-    )
-    .await;
-    assert_eq!(res.status, 201);
+    add_rule(json!({"match": [app.table.clone()], "fault": "slow", "delay": 1.9})).await;
     // A create with a key makes five calls in a row: about 9.5 s of waiting.
     let (res, took) = timed(create_with_key(&app, &t, "slow-1")).await;
     clear(&app.table).await;
