@@ -522,9 +522,9 @@ mod regressions {
     /// `filename` anywhere in the `Content-Disposition` value; a match inside the quoted
     /// field name (after a space, or right after an earlier match) makes it give up and
     /// report no file name. The upload becomes a text field holding the file's bytes, and
-    /// the ticket silently loses its attachment.
+    /// the ticket silently lost its attachment. Intake now reads the header itself
+    /// (`submission::parse_content_disposition`).
     #[test]
-    #[ignore = "bug: a file field whose name contains 'filename' can be read as a text field (multer's Content-Disposition parsing)"]
     fn a_file_field_named_with_the_word_filename_is_still_a_file() {
         for name in ["your filename", "filenamefilename"] {
             let submission = parse(

@@ -143,12 +143,27 @@ async fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Submission, 
 
     let mut submission = Submission::default();
     while let Some(part) = multipart.next_field().await.map_err(malformed)? {
-        let Some(name) = part.name().filter(|n| !n.is_empty()).map(str::to_owned) else {
+        // The part's name and file name, read from its Content-Disposition by our own
+        // parser: multer's finds `filename` inside a quoted field name too, and then reports
+        // a file part as a text field (props/tests/bodies.rs).
+        let disposition = part
+            .headers()
+            .get("content-disposition")
+            .map(|value| std::str::from_utf8(value.as_bytes()))
+            .transpose()
+            .map_err(|_| {
+                SubmissionError::Malformed("a Content-Disposition header is not UTF-8".into())
+            })?
+            .map(parse_content_disposition)
+            .transpose()
+            .map_err(SubmissionError::Malformed)?
+            .unwrap_or_default();
+        let Some(name) = disposition.name.filter(|n| !n.is_empty()) else {
             return Err(SubmissionError::Malformed(
                 "every multipart part needs a name".into(),
             ));
         };
-        let Some(raw_filename) = part.file_name().map(str::to_owned) else {
+        let Some(raw_filename) = disposition.filename else {
             let text = part.text().await.map_err(malformed)?;
             submission.add_text(name, text)?;
             continue;
@@ -179,6 +194,93 @@ async fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Submission, 
         });
     }
     Ok(submission)
+}
+
+/// A multipart part's `Content-Disposition: form-data; name="…"; filename="…"`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContentDisposition {
+    pub name: Option<String>,
+    pub filename: Option<String>,
+}
+
+/// Reads a part's `Content-Disposition` (RFC 7578 §4.2): the type `form-data`, then
+/// `; key=value` parameters whose values are tokens or quoted strings. In a quoted string
+/// `\"` and `\\` stand for `"` and `\` (curl writes them); any other backslash is kept, as
+/// browsers send a Windows path's backslashes unescaped (they write `"` as `%22`, which is
+/// kept as sent). Parameter names are case-insensitive; `name` or `filename` given twice is
+/// refused as ambiguous; other parameters (`filename*` among them, which RFC 7578 forbids)
+/// are ignored.
+pub fn parse_content_disposition(value: &str) -> Result<ContentDisposition, String> {
+    let malformed = |why: &str| format!("a part's Content-Disposition {why}");
+    let (kind, mut rest) = value.split_once(';').unwrap_or((value, ""));
+    if !kind.trim().eq_ignore_ascii_case("form-data") {
+        return Err(malformed("must be form-data"));
+    }
+    let mut disposition = ContentDisposition::default();
+    loop {
+        rest = rest.trim_start_matches([' ', '\t']);
+        if rest.is_empty() {
+            return Ok(disposition);
+        }
+        let Some((key, after)) = rest.split_once('=') else {
+            return Err(malformed("has a parameter without a value"));
+        };
+        let key = key.trim_matches([' ', '\t']);
+        if key.is_empty() || !key.bytes().all(is_token_byte) {
+            return Err(malformed("has a malformed parameter name"));
+        }
+        let after = after.trim_start_matches([' ', '\t']);
+        let (parameter, after) = if let Some(quoted) = after.strip_prefix('"') {
+            let mut parameter = String::new();
+            let mut chars = quoted.char_indices();
+            let end = loop {
+                match chars.next() {
+                    None => return Err(malformed("has an unterminated quoted string")),
+                    Some((i, '"')) => break i + 1,
+                    Some((_, '\\')) => match chars.clone().next() {
+                        Some((_, c @ ('"' | '\\'))) => {
+                            chars.next();
+                            parameter.push(c);
+                        }
+                        _ => parameter.push('\\'),
+                    },
+                    Some((_, c)) => parameter.push(c),
+                }
+            };
+            (parameter, &quoted[end..])
+        } else {
+            let end = after.find([';', ' ', '\t']).unwrap_or(after.len());
+            let token = &after[..end];
+            if token.is_empty() || !token.bytes().all(is_token_byte) {
+                return Err(malformed("has a malformed parameter value"));
+            }
+            (token.to_owned(), &after[end..])
+        };
+        let slot = if key.eq_ignore_ascii_case("name") {
+            Some(&mut disposition.name)
+        } else if key.eq_ignore_ascii_case("filename") {
+            Some(&mut disposition.filename)
+        } else {
+            None
+        };
+        if let Some(slot) = slot {
+            if slot.is_some() {
+                return Err(malformed("names a parameter twice"));
+            }
+            *slot = Some(parameter);
+        }
+        let after = after.trim_start_matches([' ', '\t']);
+        rest = match after.strip_prefix(';') {
+            Some(next) => next,
+            None if after.is_empty() => after,
+            None => return Err(malformed("has text after a parameter")),
+        };
+    }
+}
+
+/// A `token` character of RFC 9110 §5.6.2.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 impl Submission {
@@ -388,6 +490,54 @@ mod tests {
     use serde_json::json;
 
     const BOUNDARY: &str = "----dispatch-test-boundary";
+
+    fn disposition(value: &str) -> Result<(Option<String>, Option<String>), String> {
+        parse_content_disposition(value).map(|d| (d.name, d.filename))
+    }
+
+    fn named(name: &str, filename: Option<&str>) -> (Option<String>, Option<String>) {
+        (Some(name.to_owned()), filename.map(str::to_owned))
+    }
+
+    #[test]
+    fn a_content_disposition_gives_the_name_and_file_name_it_quotes() {
+        let cases = [
+            (r#"form-data; name="a""#, named("a", None)),
+            (r#"form-data; name="up"; filename="a.png""#, named("up", Some("a.png"))),
+            (r#"Form-Data;NAME=up;FileName="a b.png""#, named("up", Some("a b.png"))),
+            (r#"form-data; filename="a.png"; name="your filename""#, named("your filename", Some("a.png"))),
+            (r#"form-data; name="filenamefilename"; filename="x""#, named("filenamefilename", Some("x"))),
+            (r#"form-data; name="name=\"x\"; filename=y""#, named(r#"name="x"; filename=y"#, None)),
+            (r#"form-data; name="f"; filename="C:\docs\a.txt""#, named("f", Some(r"C:\docs\a.txt"))),
+            (r#"form-data; name="f"; filename="a\\b""#, named("f", Some(r"a\b"))),
+            (r#"form-data; name="f"; filename="%22q%22.txt""#, named("f", Some("%22q%22.txt"))),
+            (r#"form-data; name="f"; filename*=UTF-8''a.txt"#, named("f", None)),
+            (r#"form-data; name="f"; filename="""#, named("f", Some(""))),
+            (r#"form-data; name="ünï""#, named("ünï", None)),
+            ("form-data", (None, None)),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(disposition(value), Ok(expected), "{value}");
+        }
+    }
+
+    #[test]
+    fn a_content_disposition_that_is_ambiguous_or_broken_is_refused() {
+        for value in [
+            "attachment; filename=a.png",
+            r#"form-data; name="a"; name="b""#,
+            r#"form-data; name="a"; filename="x"; FILENAME="y""#,
+            r#"form-data; name="a"#,
+            r#"form-data; name"#,
+            r#"form-data; name=a b"#,
+            r#"form-data; name="a" junk"#,
+            r#"form-data; =a"#,
+            r#"form-data; name="#,
+            r#"form-data; na me=a"#,
+        ] {
+            assert!(disposition(value).is_err(), "{value}");
+        }
+    }
 
     fn multipart_content_type() -> String {
         format!("multipart/form-data; boundary={BOUNDARY}")
