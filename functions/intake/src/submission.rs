@@ -503,15 +503,42 @@ mod tests {
     fn a_content_disposition_gives_the_name_and_file_name_it_quotes() {
         let cases = [
             (r#"form-data; name="a""#, named("a", None)),
-            (r#"form-data; name="up"; filename="a.png""#, named("up", Some("a.png"))),
-            (r#"Form-Data;NAME=up;FileName="a b.png""#, named("up", Some("a b.png"))),
-            (r#"form-data; filename="a.png"; name="your filename""#, named("your filename", Some("a.png"))),
-            (r#"form-data; name="filenamefilename"; filename="x""#, named("filenamefilename", Some("x"))),
-            (r#"form-data; name="name=\"x\"; filename=y""#, named(r#"name="x"; filename=y"#, None)),
-            (r#"form-data; name="f"; filename="C:\docs\a.txt""#, named("f", Some(r"C:\docs\a.txt"))),
-            (r#"form-data; name="f"; filename="a\\b""#, named("f", Some(r"a\b"))),
-            (r#"form-data; name="f"; filename="%22q%22.txt""#, named("f", Some("%22q%22.txt"))),
-            (r#"form-data; name="f"; filename*=UTF-8''a.txt"#, named("f", None)),
+            (
+                r#"form-data; name="up"; filename="a.png""#,
+                named("up", Some("a.png")),
+            ),
+            (
+                r#"Form-Data;NAME=up;FileName="a b.png""#,
+                named("up", Some("a b.png")),
+            ),
+            (
+                r#"form-data; filename="a.png"; name="your filename""#,
+                named("your filename", Some("a.png")),
+            ),
+            (
+                r#"form-data; name="filenamefilename"; filename="x""#,
+                named("filenamefilename", Some("x")),
+            ),
+            (
+                r#"form-data; name="name=\"x\"; filename=y""#,
+                named(r#"name="x"; filename=y"#, None),
+            ),
+            (
+                r#"form-data; name="f"; filename="C:\docs\a.txt""#,
+                named("f", Some(r"C:\docs\a.txt")),
+            ),
+            (
+                r#"form-data; name="f"; filename="a\\b""#,
+                named("f", Some(r"a\b")),
+            ),
+            (
+                r#"form-data; name="f"; filename="%22q%22.txt""#,
+                named("f", Some("%22q%22.txt")),
+            ),
+            (
+                r#"form-data; name="f"; filename*=UTF-8''a.txt"#,
+                named("f", None),
+            ),
             (r#"form-data; name="f"; filename="""#, named("f", Some(""))),
             (r#"form-data; name="ünï""#, named("ünï", None)),
             ("form-data", (None, None)),
