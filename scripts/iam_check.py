@@ -64,6 +64,8 @@ def resource_kind(resource):
             return ("ses-identity",)
         if resource.name == "Ref":
             return ("secret", text)
+        if resource.name == "GetAtt" and text == "WebhookSecretsKey.Arn":
+            return ("webhook-key",)
     return ("unknown", repr(resource))
 
 
@@ -145,6 +147,11 @@ def required(record):
         if op == "BatchGetSecretValue":
             needs.add(("secretsmanager:BatchGetSecretValue", ("any",)))
         return needs
+    if service == "kms":
+        # The template has one key, the webhook secrets key (`WEBHOOK_KEY_ARN`).
+        if op not in ("Encrypt", "Decrypt"):
+            return {(f"kms:{op} (not modeled)", ("unknown",))}
+        return {("kms:" + op, ("webhook-key",))}
     return {(f"{service}:{op}", ("unknown",))}
 
 
@@ -217,6 +224,25 @@ Resources:
     ]
     missing, _, _ = check(template, unjudged)
     assert len(missing["confirm"]) == 3, missing
+    # A function that may seal webhook secrets cannot open them.
+    sealer = yaml.load("""
+Resources:
+  CreateFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: target/lambda/create/bootstrap.zip
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [kms:Encrypt]
+              Resource: !GetAtt WebhookSecretsKey.Arn
+""", Loader=CfnLoader)
+    missing, unused, _ = check(sealer, [
+        {"function": "create", "service": "kms", "operation": "Encrypt"},
+        {"function": "create", "service": "kms", "operation": "Decrypt"},
+    ])
+    assert missing == {"create": {("kms:Decrypt", ("webhook-key",))}}, missing
+    assert unused == {}, unused
     print("iam_check: self-test passed")
 
 

@@ -1,12 +1,14 @@
-"""Creates the table, bucket, secrets and SES identity in the local emulator from template.yaml.
+"""Creates the table, bucket, secrets, KMS keys and SES identity in the local emulator from
+template.yaml.
 
 The definitions come from the template's own resources (key schema, TTL, streams, bucket
 lockdown, generated secrets), so local and deployed resources cannot drift apart. Names
 come from the environment (TABLE_NAME, BUCKET_NAME, SENDER_ADDRESS), as the template passes
 them to the functions. Secrets are named after their logical ids and get fresh random
 values, as Secrets Manager generates them at stack creation; with `--env-file FILE`, the
-variables the template sets to a secret's ARN (`CURSOR_SECRET_ARN: !Ref CursorSecret`) are
-appended to FILE with the local ARNs. Safe to run twice.
+variables the template sets to a secret's ARN (`CURSOR_SECRET_ARN: !Ref CursorSecret`) or
+a key's (`WEBHOOK_KEY_ARN: !GetAtt WebhookSecretsKey.Arn`) are appended to FILE with the
+local ARNs. Safe to run twice.
 """
 
 import os
@@ -67,6 +69,36 @@ def secret_variables(template, arns):
         for name, value in variables.items():
             if isinstance(value, Tag) and value.name == "Ref" and value.value in arns:
                 found[name] = arns[value.value]
+    return found
+
+
+def create_keys(kms, template):
+    """Every KMS key of the template, by logical id (found again by its alias, so running
+    twice makes no second key); returns {logical id: ARN}."""
+    arns = {}
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases().get("Aliases", [])}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::KMS::Key":
+            continue
+        alias = f"alias/{logical_id}"
+        key_id = aliases.get(alias)
+        if key_id is None:
+            key_id = kms.create_key(Description=logical_id)["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        arns[logical_id] = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    return arns
+
+
+def key_variables(template, arns):
+    """{VAR: ARN} for every function variable the template sets to `!GetAtt <key>.Arn`."""
+    found = {}
+    for resource in template["Resources"].values():
+        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        for name, value in variables.items():
+            if isinstance(value, Tag) and value.name == "GetAtt" and isinstance(value.value, str):
+                logical_id, _, attribute = value.value.partition(".")
+                if attribute == "Arn" and logical_id in arns:
+                    found[name] = arns[logical_id]
     return found
 
 
@@ -143,10 +175,12 @@ def main():
     create_bucket(boto3.client("s3"), bucket, os.environ["BUCKET_NAME"])
 
     arns = create_secrets(boto3.client("secretsmanager"), template)
+    key_arns = create_keys(boto3.client("kms"), template)
     if "--env-file" in sys.argv:
         path = sys.argv[sys.argv.index("--env-file") + 1]
+        variables = {**secret_variables(template, arns), **key_variables(template, key_arns)}
         with open(path, "a") as f:
-            for name, arn in sorted(secret_variables(template, arns).items()):
+            for name, arn in sorted(variables.items()):
                 f.write(f"{name}={arn}\n")
 
     if resources(template, "AWS::SES::EmailIdentity"):
@@ -157,7 +191,7 @@ def main():
             pass
 
     print(f"created table {os.environ['TABLE_NAME']}, bucket {os.environ['BUCKET_NAME']}, "
-          f"secrets {', '.join(sorted(arns))}, SES identity {os.environ['SENDER_ADDRESS']}",
+          f"secrets {', '.join(sorted(arns))}, KMS keys {', '.join(sorted(key_arns))}, SES identity {os.environ['SENDER_ADDRESS']}",
           file=sys.stderr)
 
 

@@ -6,15 +6,18 @@ use crate::iam::{IamRecorder, as_function};
 use aws_sdk_dynamodb::Client;
 use dispatch_attachments::Attachments;
 use dispatch_domain::brand::BrandName;
+use dispatch_domain::webhook::LocalAllowance;
 use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, SystemClock};
 use dispatch_files::S3Files;
 use dispatch_http::{AuthConfig, Context};
 use dispatch_intake::Intake;
+use dispatch_kms::Secrets;
 use dispatch_mail::SesMailer;
 use dispatch_portal::{Portal, PortalMail};
 use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
+use dispatch_webhooks::Webhooks;
 use dispatch_xtask::events::{match_path, v2_event};
 use dispatch_xtask::fixtures::on_stage;
 use lambda_http::{Body, Request, Response};
@@ -115,6 +118,15 @@ fn recorded_ses(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_
         config = config.endpoint_url(url);
     }
     aws_sdk_sesv2::Client::from_conf(config.build())
+}
+
+/// A KMS client with the IAM recorder.
+fn recorded_kms(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_kms::Client {
+    let mut config = aws_sdk_kms::config::Builder::from(sdk).interceptor(IamRecorder);
+    if let Some(url) = endpoint {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_kms::Client::from_conf(config.build())
 }
 
 /// Where a test app's clients send their calls, when not straight to the emulators.
@@ -256,6 +268,9 @@ pub struct TestApp {
     /// The portal's: the attachment routes', and the sign-in link route's (real SESv2).
     pub portal: Portal<DynamoStore, S3Files>,
     pub portal_mail: PortalMail<DynamoStore, SesMailer>,
+    /// The webhook functions': the KMS key in the emulator, and the local allowance on
+    /// (as `scripts/dev` runs them: test-mode webhooks may target 127.0.0.1).
+    pub webhooks: Webhooks<DynamoStore>,
     /// This app's client IP, so rate limits of parallel tests do not collide.
     pub source_ip: String,
     pub clock: Arc<FixedClock>,
@@ -342,6 +357,14 @@ impl TestApp {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
             mailer: SesMailer::new(recorded_ses(&sdk, mail), required_env("SENDER_ADDRESS")),
         };
+        let webhooks = Webhooks {
+            ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
+            secrets: Some(Secrets::with_client(
+                recorded_kms(&sdk, data),
+                required_env("WEBHOOK_KEY_ARN"),
+            )),
+            local: LocalAllowance(true),
+        };
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
         TestApp {
             ctx: Context::new(store, clock.clone(), auth).with_keys(keys.cursor, keys.portal),
@@ -350,6 +373,7 @@ impl TestApp {
             intake,
             portal,
             portal_mail,
+            webhooks,
             source_ip: format!(
                 "2001:db8::{}",
                 u32::from_str_radix(&rnd[..6], 36).unwrap_or(1) % 0xffff
@@ -527,6 +551,54 @@ impl TestApp {
         let ops = self.ops.take();
         let writes = ops.iter().filter(|o| is_write(o)).count();
         (ops, writes)
+    }
+
+    /// Turns on this app's table stream, as template.yaml defines it (tables are made
+    /// without one: the emulator keeps every record, which slows the tests that need none).
+    pub async fn enable_stream(&self) {
+        use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+        let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+        let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let view =
+            template["Resources"]["Table"]["Properties"]["StreamSpecification"]["StreamViewType"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        self.raw
+            .update_table()
+            .table_name(&self.table)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view.as_str()))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The events Lambda would hand `function` for this table's stream records so far, as
+    /// the local event-source poller builds them from template.yaml (the same code
+    /// `scripts/dev` runs: scripts/event_sources.py).
+    pub fn stream_batches(&self, function: &str) -> Vec<Value> {
+        let root = workspace_root();
+        let out = std::process::Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/event_sources.py"))
+            .args(["batches", "--table", &self.table, "--function", function])
+            .output()
+            .expect("the venv's python (scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
     }
 
     /// Every item of an organization's partitions, read directly (test inspection only).

@@ -24,3 +24,4 @@ mod routes;
 mod sessions;
 mod storage;
 mod tickets;
+mod webhooks;

@@ -14,6 +14,11 @@ const BODY_LEN: usize = 26;
 fn new_body(now_millis: i64) -> String {
     let mut random = [0u8; 10];
     crate::random::fill(&mut random);
+    body_from(now_millis, random)
+}
+
+/// Encodes an id body from a millisecond timestamp and 80 bits.
+fn body_from(now_millis: i64, random: [u8; 10]) -> String {
     let mut value: u128 = (now_millis.max(0) as u128 & 0xFFFF_FFFF_FFFF) << 80;
     for (i, b) in random.iter().enumerate() {
         value |= (*b as u128) << (8 * (9 - i));
@@ -46,6 +51,13 @@ macro_rules! prefixed_id {
             /// A fresh id stamped with `now_millis`.
             pub fn generate(now_millis: i64) -> Self {
                 Self(format!("{}_{}", $prefix, new_body(now_millis)))
+            }
+
+            /// The id of something identified elsewhere (a stream record): the same inputs
+            /// give the same id, so a retry makes no second one. `bits` stand in for the
+            /// random part and must be as unguessable (a hash of a random identifier).
+            pub fn derived(millis: i64, bits: [u8; 10]) -> Self {
+                Self(format!("{}_{}", $prefix, body_from(millis, bits)))
             }
 
             /// Accepts only a well-formed id of this kind; anything else is `None`.
@@ -124,10 +136,31 @@ prefixed_id!(
     /// An intake endpoint; the id is also the public token in its form URL.
     IntakeToken, "ft"
 );
+prefixed_id!(
+    /// An outbound webhook of a brand.
+    WebhookId, "wh"
+);
+prefixed_id!(
+    /// One event's delivery to one webhook (its attempts, its outcome).
+    DeliveryId, "whd"
+);
+prefixed_id!(
+    /// A webhook event (`ticket.created`, …), derived from the table's stream record.
+    EventId, "evt"
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_ids_are_stable_well_formed_and_time_sorted() {
+        let a = EventId::derived(1_795_893_974_000, [7; 10]);
+        assert_eq!(a, EventId::derived(1_795_893_974_000, [7; 10]));
+        assert_ne!(a, EventId::derived(1_795_893_974_000, [8; 10]));
+        assert_eq!(EventId::parse(a.as_str()), Some(a.clone()));
+        assert!(a < EventId::derived(1_795_893_974_001, [0; 10]));
+    }
 
     #[test]
     fn generated_ids_parse_back() {

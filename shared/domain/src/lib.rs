@@ -14,12 +14,13 @@ pub mod mode;
 pub mod random;
 pub mod ticket;
 pub mod validation;
+pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
 pub use ids::{
-    AccountId, AttachmentId, BrandId, CommentId, CustomerId, IntakeToken, KeyId, MemberId, OrgId,
-    SessionId, TicketId,
+    AccountId, AttachmentId, BrandId, CommentId, CustomerId, DeliveryId, EventId, IntakeToken,
+    KeyId, MemberId, OrgId, SessionId, TicketId, WebhookId,
 };
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

@@ -12,6 +12,12 @@ use std::future::Future;
 
 pub const HEADER: &str = "x-idempotency-key";
 
+/// A response extension: the body a replay answers with instead of the one sent, for an
+/// answer that carries a secret that must not be stored (a generated webhook secret is
+/// shown once; a replay shows the webhook without it).
+#[derive(Debug, Clone)]
+pub struct ReplayBody(pub String);
+
 /// Runs `work` at most once per idempotency key (when the request carries one). Only
 /// successful answers are stored: after a 4xx or 5xx the key is free again, so the client
 /// can fix the request and retry with the same key.
@@ -117,9 +123,13 @@ where
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string)
             };
+            let body = match response.extensions().get::<ReplayBody>() {
+                Some(ReplayBody(body)) => body.clone(),
+                None => String::from_utf8_lossy(response.body().as_ref()).to_string(),
+            };
             let answer = StoredAnswer {
                 status: response.status().as_u16(),
-                body: String::from_utf8_lossy(response.body().as_ref()).to_string(),
+                body,
                 content_type: header(header::CONTENT_TYPE),
                 location: header(header::LOCATION),
             };

@@ -27,11 +27,14 @@
 //! | idempotent result | `ORG#{org}#{mode}` | `IDEMPOTENCY#{sha256}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
+//! | webhook | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOK#{webhook}` |
+//! | a brand's webhook count | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKCOUNT` |
+//! | webhook delivery | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKDELIVERY#{webhook}#{delivery}` |
 
 use dispatch_auth::SecretHash;
 use dispatch_domain::{
-    AttachmentId, BrandId, CommentId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId,
-    TicketId,
+    AttachmentId, BrandId, CommentId, CustomerId, DeliveryId, Email, IntakeToken, KeyId, MemberId,
+    Mode, OrgId, TicketId, WebhookId,
 };
 
 pub const PK: &str = "pk";
@@ -198,6 +201,27 @@ pub fn brand_sk(brand: &BrandId) -> String {
 
 pub fn brand_slug_sk(slug: &str) -> String {
     format!("BRANDSLUG#{slug}")
+}
+
+pub const WEBHOOK_SK_PREFIX: &str = "WEBHOOK#";
+
+/// A webhook, in its brand's partition (`begins_with(sk, "WEBHOOK#")` matches neither the
+/// count nor the deliveries).
+pub fn webhook_sk(webhook: &WebhookId) -> String {
+    format!("{WEBHOOK_SK_PREFIX}{webhook}")
+}
+
+/// The brand's count of webhooks, which holds the cap.
+pub const WEBHOOK_COUNT_SK: &str = "WEBHOOKCOUNT";
+
+/// A webhook's deliveries; their ids are time-sortable, so a descending Query is newest
+/// first.
+pub fn delivery_prefix(webhook: &WebhookId) -> String {
+    format!("WEBHOOKDELIVERY#{webhook}#")
+}
+
+pub fn delivery_sk(webhook: &WebhookId, delivery: &DeliveryId) -> String {
+    format!("{}{delivery}", delivery_prefix(webhook))
 }
 
 #[cfg(test)]

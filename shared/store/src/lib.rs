@@ -23,8 +23,10 @@ mod purge;
 mod rate_limits;
 pub mod retry;
 mod sessions;
+pub mod stream;
 mod tickets;
 mod tx;
+mod webhooks;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -35,9 +37,10 @@ use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::Customer;
 use dispatch_domain::intake::IntakeEndpoint;
 use dispatch_domain::ticket::{Comment, Status, Ticket};
+use dispatch_domain::webhook::{Webhook, WebhookDelivery, WebhookEvent, WebhookUrl};
 use dispatch_domain::{
     AttachmentId, BrandId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId, TicketId,
-    Timestamp,
+    Timestamp, WebhookId,
 };
 use std::future::Future;
 
@@ -445,6 +448,77 @@ pub trait IntakeStore: Send + Sync {
         mode: Mode,
         brand: &BrandId,
         token: &IntakeToken,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What a `PATCH` of a webhook changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookChange {
+    pub url: Option<WebhookUrl>,
+    pub events: Option<Vec<WebhookEvent>>,
+    /// `Some(true)` also zeroes `failureCount`.
+    pub enabled: Option<bool>,
+    /// The new secret, sealed (`dispatch_kms`).
+    pub sealed_secret: Option<Vec<u8>>,
+    pub updated_at: Timestamp,
+}
+
+pub trait WebhookStore: Send + Sync {
+    /// Writes the webhook with its sealed secret and counts it against the brand's cap, in one
+    /// transaction; `Conflict("webhook_limit")` when the brand has the maximum already.
+    fn create_webhook(
+        &self,
+        webhook: &Webhook,
+        sealed_secret: &[u8],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A brand's webhooks, oldest first.
+    fn webhooks(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<Vec<Webhook>>> + Send;
+    fn webhook(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+    ) -> impl Future<Output = StoreResult<Option<Webhook>>> + Send;
+    /// Applies `change` and returns the webhook as stored; `NotFound` unless it exists in
+    /// this tenant, mode and brand.
+    fn update_webhook(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+        change: &WebhookChange,
+    ) -> impl Future<Output = StoreResult<Webhook>> + Send;
+    /// Deletes the webhook and uncounts it in one transaction; `NotFound` unless it exists.
+    fn delete_webhook(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A webhook's latest `limit` deliveries, newest first.
+    fn deliveries(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        webhook: &WebhookId,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<WebhookDelivery>>> + Send;
+    /// Writes a delivery's record as it now stands (kept 30 days).
+    fn put_delivery(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        delivery: &WebhookDelivery,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

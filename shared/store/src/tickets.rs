@@ -99,7 +99,7 @@ fn metadata_field(r: &Reader<'_>, name: &str) -> Result<Metadata, StoreError> {
     }
 }
 
-fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
+pub(crate) fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
     let r = Reader(item);
     let corrupt = |name: &str| StoreError::Corrupt(name.into());
     Ok(Ticket {
@@ -413,7 +413,7 @@ fn comment_item(org: &OrgId, mode: Mode, brand: &BrandId, c: &Comment) -> Item {
     item
 }
 
-fn comment_from(item: &Item) -> Result<Comment, StoreError> {
+pub(crate) fn comment_from(item: &Item) -> Result<Comment, StoreError> {
     let r = Reader(item);
     Ok(Comment {
         id: r.parsed("id", CommentId::parse)?,

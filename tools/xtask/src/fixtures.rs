@@ -83,6 +83,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "an enabled, unsigned intake endpoint of the brand (`ft_…`)",
     ),
     (
+        "WEBHOOK_ID",
+        "a webhook of the brand (`wh_…`), to a public address",
+    ),
+    (
         "BRAND_PENDING_ATTACHMENT_ID",
         "a pending upload of the brand (made with the API key), uploaded but not confirmed",
     ),
@@ -291,6 +295,25 @@ pub async fn fill(stack: &impl Stack, event: &str) -> Result<String, String> {
             201,
         )?;
         values.push(("INTAKE_TOKEN", text(&intake, "token")?));
+    }
+    if needs("WEBHOOK_ID") {
+        let webhook = ok(
+            "webhook",
+            stack
+                .call(
+                    "POST",
+                    &format!("{brand}/webhooks"),
+                    key,
+                    Some(json!({
+                        "url": "https://203.0.113.10/hooks/dispatch",
+                        "events": ["ticket.created"],
+                        "secret": "fixture-secret-0123456789",
+                    })),
+                )
+                .await,
+            201,
+        )?;
+        values.push(("WEBHOOK_ID", text(&webhook, "id")?));
     }
     if needs("BRAND_PENDING_ATTACHMENT_ID") {
         let path = format!("{brand}/attachments");

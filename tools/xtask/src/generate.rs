@@ -250,12 +250,20 @@ pub fn template_functions(table: &RouteTable) -> String {
             route.function
         );
         let secrets = secrets_of(route);
-        if !secrets.is_empty() {
-            // ARNs only: the function reads the values at init, with the grant below.
+        // ARNs only: the function reads the secrets' values at init, and uses the KMS key,
+        // with the grants below.
+        let mut variables: Vec<String> = secrets
+            .iter()
+            .map(|(id, var)| format!("{var}: !Ref {id}"))
+            .collect();
+        if route.iam.iter().any(|grant| grant.starts_with("kms:")) {
+            variables.push("WEBHOOK_KEY_ARN: !GetAtt WebhookSecretsKey.Arn".into());
+        }
+        if !variables.is_empty() {
             let _ = writeln!(s, "      Environment:");
             let _ = writeln!(s, "        Variables:");
-            for (id, var) in &secrets {
-                let _ = writeln!(s, "          {var}: !Ref {id}");
+            for variable in &variables {
+                let _ = writeln!(s, "          {variable}");
             }
         }
         let _ = writeln!(s, "      Events:");
@@ -459,7 +467,7 @@ pub fn harness(table: &RouteTable) -> String {
     let _ = writeln!(s, "impl TestApp {{");
     let _ = writeln!(
         s,
-        "    /// Calls the handler behind `function`, exactly as its binary's main does."
+        "    /// Calls the handler behind `function`, exactly as its binary's main does. Each\n    /// handler's future is boxed: inline, the match's future is as large as the largest\n    /// handler's and overflows a test thread's stack in debug builds."
     );
     let _ = writeln!(s, "    #[allow(clippy::redundant_closure)]");
     let _ = writeln!(
@@ -470,7 +478,7 @@ pub fn harness(table: &RouteTable) -> String {
     for r in &table.routes {
         let _ = writeln!(
             s,
-            "            {} => dispatch(req, |r| {}).await,",
+            "            {} => Box::pin(dispatch(req, |r| {})).await,",
             json_str(&r.function),
             r.call
         );

@@ -15,6 +15,8 @@ pub enum Resource {
     SenderIdentities,
     /// A secret, by logical id.
     Secret(String),
+    /// The KMS key that seals webhook secrets.
+    WebhookKey,
     /// Actions that take no resource (`secretsmanager:BatchGetSecretValue`).
     Any,
 }
@@ -49,6 +51,8 @@ pub fn statement_for(grant: &str) -> Result<(String, Resource), String> {
         ("s3", "ListBucket", None) => Resource::Bucket,
         ("s3", n, None) if OBJECT_ACTIONS.contains(&n) => Resource::Objects,
         ("ses", "SendEmail", None) => Resource::SenderIdentities,
+        // Encrypt for the functions that take a secret; Decrypt only for the one that signs.
+        ("kms", "Encrypt" | "Decrypt", None) => Resource::WebhookKey,
         _ => return Err(format!("{grant}: not a grant this project uses")),
     };
     Ok((action.to_string(), resource))
@@ -103,6 +107,7 @@ impl Resource {
                     .into()
             }
             Resource::Secret(id) => format!("!Ref {id}"),
+            Resource::WebhookKey => "!GetAtt WebhookSecretsKey.Arn".into(),
             Resource::Any => "\"*\"".into(),
         }
     }
@@ -127,6 +132,11 @@ mod tests {
         assert!(statement_for("dynamodb:Scan").is_err());
         assert!(statement_for("dynamodb:GetItem@customer-tickets").is_err());
         assert!(statement_for("s3:*").is_err());
+        assert_eq!(
+            statement_for("kms:Encrypt").unwrap().1,
+            Resource::WebhookKey
+        );
+        assert!(statement_for("kms:GenerateDataKey").is_err());
     }
 
     #[test]

@@ -1,0 +1,14 @@
+use dispatch_http::Context;
+use dispatch_kms::Secrets;
+use dispatch_store::DynamoStore;
+use dispatch_webhooks::Webhooks;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    dispatch_http::init_tracing();
+    let deps = Webhooks {
+        secrets: Some(Secrets::from_env().await?),
+        ..Webhooks::reader(Context::from_env(DynamoStore::from_env().await?))
+    };
+    dispatch_http::serve(|req| dispatch_webhooks::create(&deps, req)).await
+}

@@ -1,0 +1,10 @@
+use dispatch_http::Context;
+use dispatch_store::DynamoStore;
+use dispatch_webhooks::Webhooks;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    dispatch_http::init_tracing();
+    let deps = Webhooks::reader(Context::from_env(DynamoStore::from_env().await?));
+    dispatch_http::serve(|req| dispatch_webhooks::get(&deps, req)).await
+}
