@@ -1,29 +1,39 @@
-"""Lambda's event source mappings, locally: the table's stream → the functions that read it.
+"""Lambda's event source mappings, locally: the table's stream and the SQS queues → the
+functions that read them.
 
 In AWS, Lambda polls the table's DynamoDB stream and invokes each function the template
-gives a `DynamoDB` event (`BrandCleanupFunction`) with batches of records that pass the
-event's `FilterCriteria`. The emulator has the stream but nothing polls it; this does, from
-template.yaml's own event definitions (stream, batch size, filters, retries), and hands
-each function the event shape Lambda would:
+gives a `DynamoDB` event (`brand-cleanup`, `webhook-events`) with batches of records that
+pass the event's `FilterCriteria`, and polls each queue a function has an `SQS` event on
+(`webhook-deliver`). The emulator has the stream and the queues but nothing polls them; this
+does, from template.yaml's own event definitions (batch size, filters, retries, batch item
+failures), and hands each function the event shape Lambda would:
 
   {"Records": [{"eventID", "eventName", "eventVersion", "eventSource": "aws:dynamodb",
                 "awsRegion", "dynamodb": {"ApproximateCreationDateTime": <epoch seconds>,
                 "Keys", "NewImage", "OldImage", "SequenceNumber", "SizeBytes",
                 "StreamViewType"}, "eventSourceARN"}]}
+  {"Records": [{"messageId", "receiptHandle", "body", "attributes", "messageAttributes",
+                "md5OfBody", "eventSource": "aws:sqs", "eventSourceARN", "awsRegion"}]}
 
   python scripts/event_sources.py serve --invoke-url http://127.0.0.1:9000
       polls until stopped and invokes each function through `cargo lambda watch`'s Lambda
-      Invoke endpoint (scripts/dev runs it); a failing batch is retried, split in halves
-      (BisectBatchOnFunctionError) up to MaximumRetryAttempts, then reported and skipped
-      (in AWS it goes to the OnFailure queue)
+      Invoke endpoint (scripts/dev runs it); a failing stream batch is retried, split in
+      halves (BisectBatchOnFunctionError) up to MaximumRetryAttempts, then reported and
+      skipped (in AWS it goes to the OnFailure queue); a queue message is deleted once its
+      function handled it (with ReportBatchItemFailures: unless it is listed as failed),
+      else it comes back after its visibility timeout (and after maxReceiveCount to the DLQ)
+  python scripts/event_sources.py once --invoke-url URL --table NAME --queue ID=URL --state F
+      one such pass (the suite runs it against its in-process functions), continuing the
+      stream from the positions in F
   python scripts/event_sources.py batches --table NAME --function brand-cleanup [--after STATE]
       prints, one JSON event per line, the batches the function would get for the table's
-      records so far (the suite invokes the handler in-process with them); with --after,
-      only records after the sequence numbers in STATE, which it then updates
+      records so far; with --after, only records after the sequence numbers in STATE
 
-The environment is the one scripts/lib.sh writes (endpoint, region, dummy credentials).
-Filter patterns: exact values, nested objects, and `exists`/`prefix` operators; any other
-operator is refused, so a template change the local stack cannot honour fails loudly.
+Queues are found by their logical id (scripts/local_resources.py names them so), or given
+with --queue LOGICAL_ID=URL. The environment is the one scripts/lib.sh writes (endpoint,
+region, dummy credentials). Filter patterns: exact values, nested objects, and
+`exists`/`prefix` operators; any other operator is refused, so a template change the local
+stack cannot honour fails loudly.
 """
 
 import base64
@@ -59,6 +69,56 @@ def stream_mappings(template):
                 raise SystemExit(f"{function}: only the table's stream is modeled locally")
             found.append((function, event["Properties"]))
     return found
+
+
+def queue_mappings(template):
+    """[(function, properties, queue logical id)] for every `SQS` event."""
+    found = []
+    for resource in template["Resources"].values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        function = props["CodeUri"].split("/")[2]
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]
+            if not (isinstance(queue, Tag) and queue.value.endswith(".Arn")):
+                raise SystemExit(f"{function}: a queue event must name a queue of the template")
+            found.append((function, event["Properties"], queue.value.split(".")[0]))
+    return found
+
+
+class Queue:
+    """An SQS queue read as Lambda's SQS event source does."""
+
+    def __init__(self, url):
+        self.url = url
+        self.client = boto3.client("sqs")
+        self.arn = self.client.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def receive(self, size):
+        """Up to `size` messages (at most 10), as the records of one SQS event."""
+        messages = self.client.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=max(1, min(int(size), 10)),
+            AttributeNames=["All"], MessageAttributeNames=["All"], WaitTimeSeconds=0,
+        ).get("Messages") or []
+        return [{
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m.get("Attributes") or {},
+            "messageAttributes": m.get("MessageAttributes") or {},
+            "md5OfBody": m.get("MD5OfBody"),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.arn,
+            "awsRegion": os.environ.get("AWS_REGION", "us-east-1"),
+        } for m in messages]
+
+    def delete(self, records):
+        for record in records:
+            self.client.delete_message(QueueUrl=self.url, ReceiptHandle=record["receiptHandle"])
 
 
 def patterns_of(properties):
@@ -209,26 +269,84 @@ def load_template():
         return yaml.load(f, Loader=CfnLoader)
 
 
-def serve(invoke_url, table, interval):
-    mappings = stream_mappings(load_template())
-    stream = Stream(table)
+class Poller:
+    """Every event source of the template: the table's stream and the queues."""
 
+    def __init__(self, invoke_url, table, queue_urls, positions=None, log=print):
+        template = load_template()
+        self.invoke_url = invoke_url
+        self.log = log
+        self.streams = stream_mappings(template)
+        self.stream = Stream(table, positions) if self.streams else None
+        self.queues = []
+        for function, properties, logical_id in queue_mappings(template):
+            url = queue_urls.get(logical_id)
+            if url is None:
+                raise SystemExit(f"no URL for queue {logical_id} (--queue {logical_id}=URL)")
+            self.queues.append((function, properties, Queue(url)))
+
+    def once(self):
+        """One pass: new stream records, then what each queue has now. Returns how many
+        records and messages were handed to functions."""
+        handed = 0
+        records = self.stream.records() if self.stream else []
+        for mapping in self.streams:
+            function, properties = mapping
+            for event in batches(mapping, records):
+                deliver(self.invoke_url, function, properties, event, self.log)
+                handed += len(event["Records"])
+        for function, properties, queue in self.queues:
+            records = queue.receive(properties.get("BatchSize", 10))
+            if not records:
+                continue
+            handed += len(records)
+            ok, answer = invoke(self.invoke_url, function, {"Records": records})
+            if not ok:
+                # Nothing is deleted: each message comes back after its visibility timeout.
+                self.log(f"{function}: {len(records)} message(s) failed: {answer.strip()[:300]}")
+                continue
+            failed = set()
+            if "ReportBatchItemFailures" in (properties.get("FunctionResponseTypes") or []):
+                try:
+                    failures = json.loads(answer).get("batchItemFailures") or []
+                    failed = {f["itemIdentifier"] for f in failures}
+                except (ValueError, AttributeError, KeyError, TypeError):
+                    failed = {r["messageId"] for r in records}
+            queue.delete([r for r in records if r["messageId"] not in failed])
+            self.log(f"{function}: {len(records)} message(s), {len(failed)} failed → {answer.strip()[:200]}")
+        return handed
+
+
+def serve(invoke_url, table, queue_urls, interval):
     def log(line):
         print(f"[event-sources] {line}", flush=True)
 
-    log(f"polling {stream.arn} for {', '.join(f for f, _ in mappings)}")
+    poller = Poller(invoke_url, table, queue_urls, log=log)
+    log(f"polling the stream of {table} for {', '.join(f for f, _ in poller.streams)} and "
+        f"{', '.join(q.url for _, _, q in poller.queues)} for {', '.join(f for f, _, _ in poller.queues)}")
     while True:
         try:
-            records = stream.records()
+            poller.once()
         except Exception as e:  # the emulator restarting, a transient error: poll again
-            log(f"reading the stream failed: {e}")
+            log(f"polling failed: {e}")
             time.sleep(1)
             continue
-        for mapping in mappings:
-            function, properties = mapping
-            for event in batches(mapping, records):
-                deliver(invoke_url, function, properties, event, log)
         time.sleep(interval)
+
+
+def once(invoke_url, table, queue_urls, state_path):
+    """One pass, continuing from (and updating) the stream positions in `state_path`."""
+    positions = {}
+    if state_path and os.path.exists(state_path):
+        with open(state_path) as f:
+            positions = json.load(f)
+    lines = []
+    poller = Poller(invoke_url, table, queue_urls, positions, log=lines.append)
+    handed = poller.once()
+    if state_path and poller.stream:
+        with open(state_path, "w") as f:
+            json.dump(poller.stream.positions, f)
+    print(json.dumps({"handed": handed, "log": lines}))
 
 
 def print_batches(table, function, state_path):
@@ -255,12 +373,29 @@ def option(name, default=None):
     return default
 
 
+def queue_urls_from_args():
+    """--queue LOGICAL_ID=URL (repeatable); by default each queue of the template by its
+    logical id, as scripts/local_resources.py names them."""
+    urls = {}
+    for i, arg in enumerate(sys.argv):
+        if arg == "--queue":
+            logical_id, _, url = sys.argv[i + 1].partition("=")
+            urls[logical_id] = url
+    if not urls:
+        sqs = boto3.client("sqs")
+        for _, _, logical_id in queue_mappings(load_template()):
+            urls[logical_id] = sqs.get_queue_url(QueueName=logical_id)["QueueUrl"]
+    return urls
+
+
 def main():
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     table = option("--table", os.environ.get("TABLE_NAME"))
     if command == "serve":
-        serve(option("--invoke-url", "http://127.0.0.1:9000"), table,
+        serve(option("--invoke-url", "http://127.0.0.1:9000"), table, queue_urls_from_args(),
               float(option("--interval", "0.5")))
+    elif command == "once":
+        once(option("--invoke-url"), table, queue_urls_from_args(), option("--state"))
     elif command == "batches":
         print_batches(table, option("--function"), option("--after"))
     elif command == "self-test":
@@ -276,7 +411,7 @@ def self_test():
     ttl = {"eventName": "REMOVE", "userIdentity": {"principalId": "dynamodb.amazonaws.com"},
            "dynamodb": {"OldImage": {"type": {"S": "attachment"}}}}
     user_delete = {"eventName": "REMOVE", "dynamodb": {"OldImage": {"type": {"S": "attachment"}}}}
-    (cleanup,) = stream_mappings(load_template())
+    cleanup = next(m for m in stream_mappings(load_template()) if m[0] == "brand-cleanup")
     patterns = patterns_of(cleanup[1])
     assert passes(patterns, brand) and passes(patterns, ttl)
     assert not passes(patterns, ticket)
@@ -291,6 +426,12 @@ def self_test():
         raise AssertionError("an unmodeled operator must be refused")
     except SystemExit:
         pass
+    events = next(m for m in stream_mappings(load_template()) if m[0] == "webhook-events")
+    ticket_insert = {"eventName": "INSERT", "dynamodb": {"NewImage": {"type": {"S": "ticket"}}}}
+    comment_modify = {"eventName": "MODIFY", "dynamodb": {"NewImage": {"type": {"S": "comment"}}}}
+    assert passes(patterns_of(events[1]), ticket_insert)
+    assert not passes(patterns_of(events[1]), comment_modify)
+    assert [q for _, _, q in queue_mappings(load_template())] == ["WebhookDeliveries"]
     assert lambda_json({"B": b"\x00\xff"}) == {"B": "AP8="}
     events = batches(("f", {"BatchSize": 2}), [brand, brand, brand])
     assert [len(e["Records"]) for e in events] == [2, 1]

@@ -66,6 +66,8 @@ def resource_kind(resource):
             return ("secret", text)
         if resource.name == "GetAtt" and text == "WebhookSecretsKey.Arn":
             return ("webhook-key",)
+        if resource.name == "GetAtt" and text.endswith(".Arn"):
+            return ("queue", text[: -len(".Arn")])
     return ("unknown", repr(resource))
 
 
@@ -147,6 +149,13 @@ def required(record):
         if op == "BatchGetSecretValue":
             needs.add(("secretsmanager:BatchGetSecretValue", ("any",)))
         return needs
+    if service == "sqs":
+        # Locally a queue is named after its logical id (the suite's own copies add
+        # `-<table>`): the URL's last segment says which of the template's queues it is.
+        url = record.get("queue") or ""
+        if op != "SendMessage" or not url:
+            return {(f"sqs:{op} (not modeled)", ("unknown",))}
+        return {("sqs:SendMessage", ("queue", url.rstrip("/").rsplit("/", 1)[-1].split("-")[0]))}
     if service == "kms":
         # The template has one key, the webhook secrets key (`WEBHOOK_KEY_ARN`).
         if op not in ("Encrypt", "Decrypt"):

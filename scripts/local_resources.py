@@ -1,5 +1,5 @@
-"""Creates the table, bucket, secrets, KMS keys and SES identity in the local emulator from
-template.yaml.
+"""Creates the table, bucket, secrets, KMS keys, SQS queues and SES identity in the local
+emulator from template.yaml.
 
 The definitions come from the template's own resources (key schema, TTL, streams, bucket
 lockdown, generated secrets), so local and deployed resources cannot drift apart. Names
@@ -7,10 +7,11 @@ come from the environment (TABLE_NAME, BUCKET_NAME, SENDER_ADDRESS), as the temp
 them to the functions. Secrets are named after their logical ids and get fresh random
 values, as Secrets Manager generates them at stack creation; with `--env-file FILE`, the
 variables the template sets to a secret's ARN (`CURSOR_SECRET_ARN: !Ref CursorSecret`) or
-a key's (`WEBHOOK_KEY_ARN: !GetAtt WebhookSecretsKey.Arn`) are appended to FILE with the
-local ARNs. Safe to run twice.
+a key's (`WEBHOOK_KEY_ARN: !GetAtt WebhookSecretsKey.Arn`) or a queue's URL
+(`WEBHOOK_QUEUE_URL: !Ref WebhookDeliveries`) are appended to FILE with the local values. Safe to run twice.
 """
 
+import json
 import os
 import secrets
 import string
@@ -87,6 +88,45 @@ def create_keys(kms, template):
             kms.create_alias(AliasName=alias, TargetKeyId=key_id)
         arns[logical_id] = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
     return arns
+
+
+def create_queues(sqs, template):
+    """Every SQS queue of the template, named by its logical id, dead-letter queues first;
+    returns {logical id: (URL, ARN)}."""
+    queues = {}
+    pending = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
+    while pending:
+        for logical_id, resource in list(pending.items()):
+            props = resource.get("Properties") or {}
+            attributes = {}
+            for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
+                if name in props:
+                    attributes[name] = str(props[name])
+            redrive = props.get("RedrivePolicy")
+            if redrive:
+                target = redrive["deadLetterTargetArn"]
+                dlq = target.value.split(".")[0] if isinstance(target, Tag) else target
+                if dlq not in queues:
+                    continue  # created in a later pass
+                attributes["RedrivePolicy"] = json.dumps({
+                    "deadLetterTargetArn": queues[dlq][1],
+                    "maxReceiveCount": str(redrive["maxReceiveCount"])})
+            url = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            queues[logical_id] = (url, arn)
+            del pending[logical_id]
+    return queues
+
+
+def queue_variables(template, queues):
+    """{VAR: URL} for every function variable the template sets to `!Ref <queue>`."""
+    found = {}
+    for resource in template["Resources"].values():
+        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        for name, value in variables.items():
+            if isinstance(value, Tag) and value.name == "Ref" and value.value in queues:
+                found[name] = queues[value.value][0]
+    return found
 
 
 def key_variables(template, arns):
@@ -176,9 +216,11 @@ def main():
 
     arns = create_secrets(boto3.client("secretsmanager"), template)
     key_arns = create_keys(boto3.client("kms"), template)
+    queues = create_queues(boto3.client("sqs"), template)
     if "--env-file" in sys.argv:
         path = sys.argv[sys.argv.index("--env-file") + 1]
-        variables = {**secret_variables(template, arns), **key_variables(template, key_arns)}
+        variables = {**secret_variables(template, arns), **key_variables(template, key_arns),
+                     **queue_variables(template, queues)}
         with open(path, "a") as f:
             for name, arn in sorted(variables.items()):
                 f.write(f"{name}={arn}\n")
@@ -191,7 +233,8 @@ def main():
             pass
 
     print(f"created table {os.environ['TABLE_NAME']}, bucket {os.environ['BUCKET_NAME']}, "
-          f"secrets {', '.join(sorted(arns))}, KMS keys {', '.join(sorted(key_arns))}, SES identity {os.environ['SENDER_ADDRESS']}",
+          f"secrets {', '.join(sorted(arns))}, KMS keys {', '.join(sorted(key_arns))}, "
+          f"queues {', '.join(sorted(queues))}, SES identity {os.environ['SENDER_ADDRESS']}",
           file=sys.stderr)
 
 

@@ -84,6 +84,7 @@ def record_of(environ, body):
         "index": doc.get("IndexName"),
         "items": [next(iter(i)) for i in items] if isinstance(items, list) else None,
         "secrets": secrets,
+        "queue": doc.get("QueueUrl"),
     }
 
 

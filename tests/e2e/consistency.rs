@@ -7,7 +7,8 @@ use serde_yaml::Value;
 use std::collections::BTreeSet;
 
 /// Functions the table's stream calls, not API Gateway (hand-written in template.yaml).
-const STREAM_FUNCTIONS: &[&str] = &["brand-cleanup"];
+/// The functions on an event source instead of a route (template.yaml, by hand).
+const STREAM_FUNCTIONS: &[&str] = &["brand-cleanup", "webhook-events", "webhook-deliver"];
 
 #[test]
 fn everything_generated_from_routes_toml_is_current() {
@@ -135,21 +136,26 @@ async fn every_route_is_wired_and_only_the_declared_ones_are_public() {
     }
 }
 
-/// `cargo lambda watch` runs a function by its binary name: a name used twice in the
-/// workspace (a tool or a benchmark named like a function) makes that route fail.
-/// The local allowance for webhook targets is for `scripts/dev` and the suite only: the
-/// deployed template never turns it on (nor mentions it).
+/// The local allowance for webhook targets and the short retry schedule are for
+/// `scripts/dev` and the suite only: the deployed template never sets (nor mentions) them.
 #[test]
 fn the_template_never_allows_local_webhook_targets() {
     let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
     assert!(!template.contains("WEBHOOK_ALLOW_LOCAL"));
+    assert!(!template.contains("WEBHOOK_RETRY_SCHEDULE_SECS"));
     let dev = std::fs::read_to_string(workspace_root().join("scripts/dev")).unwrap();
     assert!(
         dev.contains("\nWEBHOOK_ALLOW_LOCAL=true\n"),
         "scripts/dev turns it on"
     );
+    assert!(
+        dev.contains("\nWEBHOOK_RETRY_SCHEDULE_SECS="),
+        "scripts/dev shortens the retries"
+    );
 }
 
+/// `cargo lambda watch` runs a function by its binary name: a name used twice in the
+/// workspace (a tool or a benchmark named like a function) makes that route fail.
 #[test]
 fn binary_names_are_unique_across_the_workspace() {
     let text = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
@@ -213,8 +219,8 @@ fn the_template_stays_well_under_cloudformation_limits_with_60_more_routes() {
     );
     println!("{report}");
     assert!(out.status.success(), "{report}");
-    // Every route's function and the stream's cleanup, then 60 more.
-    let functions = route_table().routes.len() + 1 + 60;
+    // Every route's function and the event-source functions, then 60 more.
+    let functions = route_table().routes.len() + STREAM_FUNCTIONS.len() + 60;
     assert!(
         report.contains(&format!("functions {functions}")),
         "{report}"

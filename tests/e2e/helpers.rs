@@ -14,10 +14,13 @@ use dispatch_intake::Intake;
 use dispatch_kms::Secrets;
 use dispatch_mail::SesMailer;
 use dispatch_portal::{Portal, PortalMail};
+use dispatch_queue::Queue;
 use dispatch_sessions::{SignIn, SignInSettings};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
 use dispatch_webhooks::Webhooks;
+use dispatch_webhooks::deliver::Deliver;
+use dispatch_webhooks::events::Events;
 use dispatch_xtask::events::{match_path, v2_event};
 use dispatch_xtask::fixtures::on_stage;
 use lambda_http::{Body, Request, Response};
@@ -127,6 +130,15 @@ fn recorded_kms(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_
         config = config.endpoint_url(url);
     }
     aws_sdk_kms::Client::from_conf(config.build())
+}
+
+/// An SQS client with the IAM recorder.
+fn recorded_sqs(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_sqs::Client {
+    let mut config = aws_sdk_sqs::config::Builder::from(sdk).interceptor(IamRecorder);
+    if let Some(url) = endpoint {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_sqs::Client::from_conf(config.build())
 }
 
 /// Where a test app's clients send their calls, when not straight to the emulators.
@@ -271,6 +283,14 @@ pub struct TestApp {
     /// The webhook functions': the KMS key in the emulator, and the local allowance on
     /// (as `scripts/dev` runs them: test-mode webhooks may target 127.0.0.1).
     pub webhooks: Webhooks<DynamoStore>,
+    /// The stream's webhook event function and the delivery queue's consumer, on this
+    /// app's table and a delivery queue of its own (`queue_url`), with a retry schedule of
+    /// one second per wait.
+    pub webhook_events: Events<DynamoStore>,
+    pub webhook_deliver: Deliver<DynamoStore, SesMailer>,
+    pub queue_url: String,
+    /// Where the event-source poller continues reading this app's stream.
+    stream_state: PathBuf,
     /// This app's client IP, so rate limits of parallel tests do not collide.
     pub source_ip: String,
     pub clock: Arc<FixedClock>,
@@ -365,6 +385,35 @@ impl TestApp {
             )),
             local: LocalAllowance(true),
         };
+        // A delivery queue per test app, as a table: the poller drains it into this app's
+        // functions only.
+        let queue_url = aws_sdk_sqs::Client::new(&sdk)
+            .create_queue()
+            // Named after the template's queue first: the IAM check knows it by that.
+            .queue_name(format!("WebhookDeliveries-{table}"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let queue = Queue::new(recorded_sqs(&sdk, data), &queue_url);
+        let webhook_events = Events {
+            store: store.clone(),
+            queue: queue.clone(),
+        };
+        let webhook_deliver = Deliver {
+            store: store.clone(),
+            mailer: SesMailer::new(recorded_ses(&sdk, mail), required_env("SENDER_ADDRESS")),
+            secrets: Secrets::with_client(
+                recorded_kms(&sdk, data),
+                required_env("WEBHOOK_KEY_ARN"),
+            ),
+            queue,
+            clock: clock.clone(),
+            local: LocalAllowance(true),
+            schedule: vec![1; 7],
+        };
+        let stream_state = workspace_root().join(format!(".local/{table}-stream.json"));
         let rnd = dispatch_domain::random::base62(8).to_ascii_lowercase();
         TestApp {
             ctx: Context::new(store, clock.clone(), auth).with_keys(keys.cursor, keys.portal),
@@ -374,6 +423,10 @@ impl TestApp {
             portal,
             portal_mail,
             webhooks,
+            webhook_events,
+            webhook_deliver,
+            queue_url,
+            stream_state,
             source_ip: format!(
                 "2001:db8::{}",
                 u32::from_str_radix(&rnd[..6], 36).unwrap_or(1) % 0xffff
@@ -601,6 +654,111 @@ impl TestApp {
             .collect()
     }
 
+    /// One pass of the local event-source poller (scripts/event_sources.py, as scripts/dev
+    /// runs it) over this app's stream and delivery queue, with Lambda's Invoke API served
+    /// here by the in-process functions. Returns how many records and messages it handed
+    /// to functions.
+    pub async fn pump_events(&self) -> usize {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let root = workspace_root();
+        let poller = tokio::process::Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/event_sources.py"))
+            .args(["once", "--invoke-url", &format!("http://127.0.0.1:{port}")])
+            .args(["--table", &self.table])
+            .args(["--queue", &format!("WebhookDeliveries={}", self.queue_url)])
+            .args(["--state", &self.stream_state.to_string_lossy()])
+            .output();
+        let serve = async {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                self.answer_invoke(stream).await;
+            }
+        };
+        let out = tokio::select! {
+            out = poller => out.expect("the venv's python (scripts/test installs it)"),
+            () = serve => unreachable!(),
+        };
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["handed"].as_u64().unwrap() as usize
+    }
+
+    /// Runs the poller until a pass finds nothing to hand on.
+    pub async fn pump_until_idle(&self) {
+        for _ in 0..20 {
+            if self.pump_events().await == 0 {
+                return;
+            }
+        }
+        panic!("the event sources never went idle");
+    }
+
+    /// Forgets where the poller stopped: the next pass re-reads the whole stream, as Lambda
+    /// does when it retries a batch or a mapping is created again.
+    pub fn rewind_stream(&self) {
+        let _ = std::fs::remove_file(&self.stream_state);
+    }
+
+    /// One `POST /2015-03-31/functions/{name}/invocations`: the function's in-process
+    /// handler, its AWS calls recorded as that function's.
+    async fn answer_invoke(&self, mut stream: tokio::net::TcpStream) {
+        use tokio::io::AsyncWriteExt;
+        let (head, body) = read_http_request(&mut stream)
+            .await
+            .expect("the poller closed the connection early");
+        let path = head.split_whitespace().nth(1).unwrap_or_default();
+        let function = path
+            .strip_prefix("/2015-03-31/functions/")
+            .and_then(|p| p.strip_suffix("/invocations"))
+            .unwrap_or_default()
+            .to_string();
+        let event: Value = serde_json::from_slice(&body).unwrap();
+        let result: Result<Value, String> = match function.as_str() {
+            "webhook-events" => as_function(
+                "webhook-events",
+                dispatch_webhooks::events::on_stream(&self.webhook_events, event),
+            )
+            .await
+            .map_err(|e| e.to_string()),
+            "webhook-deliver" => Ok(as_function(
+                "webhook-deliver",
+                dispatch_webhooks::deliver::on_queue(&self.webhook_deliver, event),
+            )
+            .await),
+            "brand-cleanup" => {
+                let cleanup = dispatch_cleanup::Cleanup {
+                    store: self.ctx.store.clone(),
+                    files: self.attachments.files.clone(),
+                };
+                as_function(
+                    "brand-cleanup",
+                    dispatch_cleanup::on_stream(&cleanup, event),
+                )
+                .await
+                .map_err(|e| e.to_string())
+            }
+            other => Err(format!("no function {other}")),
+        };
+        let (body, error) = match result {
+            Ok(v) => (v.to_string(), ""),
+            Err(e) => (
+                json!({"errorMessage": e}).to_string(),
+                "X-Amz-Function-Error: Unhandled\r\n",
+            ),
+        };
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{error}Connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(response.as_bytes()).await.unwrap();
+        let _ = stream.shutdown().await;
+    }
+
     /// Every item of an organization's partitions, read directly (test inspection only).
     pub async fn raw_items_containing(&self, needle: &str) -> Vec<String> {
         let mut found = Vec::new();
@@ -619,6 +777,39 @@ impl TestApp {
         }
         found
     }
+}
+
+/// Reads one HTTP/1.1 request from `stream`: its head (request line and headers) and its
+/// body, as long as `Content-Length` says. `None` when the peer closes first.
+pub async fn read_http_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (head_end, length) = loop {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&data[..i]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (i + 4, length);
+        }
+    };
+    while data.len() < head_end + length {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&data[..head_end]).to_string();
+    Some((head, data[head_end..head_end + length].to_vec()))
 }
 
 pub use dispatch_xtask::http::RawResponse;

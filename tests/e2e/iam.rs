@@ -77,6 +77,7 @@ impl Intercept for IamRecorder {
             "service": meta.service().to_ascii_lowercase(),
             "operation": meta.name(),
             "index": body["IndexName"],
+            "queue": body["QueueUrl"],
             "items": body["TransactItems"].as_array().map(|items| {
                 items.iter().filter_map(|i| i.as_object()?.keys().next().cloned()).collect::<Vec<_>>()
             }),

@@ -324,3 +324,136 @@ async fn the_cleanup_binary_purges_a_deleted_brand() {
     }
     assert!(app.raw_items_containing(&brand).await.is_empty());
 }
+
+/// Runs an event-source function's real binary with one event through the Lambda Runtime
+/// API and returns its answer.
+async fn run_binary(function: &str, event: String, env: Vec<(String, String)>) -> Value {
+    let binary = workspace_root().join(format!("target/debug/{function}"));
+    let emulator = Emulator::start(&binary, vec![event], &env)
+        .await
+        .expect("scripts/test builds the binaries first");
+    let answered = emulator.wait_for(1, Duration::from_secs(30)).await;
+    emulator.stop().await;
+    match &answered.unwrap_or_else(|| panic!("{function} did not answer"))[0].outcome {
+        Outcome::Response(response) => response.clone(),
+        Outcome::Error(e) => panic!("{function} reported an error: {e}"),
+    }
+}
+
+/// The webhook event function's real binary, given a ticket's `INSERT` record from
+/// events/streams/, records one delivery for the brand's webhook and queues it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webhook_events_binary_turns_a_new_ticket_into_a_queued_delivery() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let brand = tenant.brand_id.to_string();
+    let hook = app
+        .post(
+            &format!("/v1/brands/{brand}/webhooks"),
+            &tenant.key,
+            json!({"url": "https://203.0.113.80/in", "events": ["ticket.created"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let hook_id = hook.body["id"].as_str().unwrap().to_string();
+    let ticket = dispatch_domain::TicketId::generate(1_795_893_974_000).to_string();
+    let event =
+        std::fs::read_to_string(workspace_root().join("events/streams/ticket-created.json"))
+            .unwrap()
+            .replace("{{ORG_ID}}", &tenant.org_id)
+            .replace("{{BRAND_ID}}", &brand)
+            .replace("{{TICKET_ID}}", &ticket);
+    let mut env = function_env(&app, "webhook-events", &[]);
+    env.push(("WEBHOOK_QUEUE_URL".into(), app.queue_url.clone()));
+    let answer = run_binary("webhook-events", event, env).await;
+    assert_eq!(answer["deliveries"], 1, "{answer}");
+    assert_eq!(answer["events"][0]["event"], "ticket.created");
+    let log = app
+        .get(
+            &format!("/v1/brands/{brand}/webhooks/{hook_id}/deliveries"),
+            &tenant.key,
+        )
+        .await;
+    assert_eq!(log.body[0]["status"], "PENDING", "{}", log.body);
+    assert_eq!(log.body[0]["payload"]["data"]["id"], ticket.as_str());
+}
+
+/// The delivery function's real binary, given an SQS event from events/queue/, POSTs the
+/// delivery to a receiver on loopback and reports no failed message.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webhook_deliver_binary_posts_a_queued_delivery() {
+    use dispatch_domain::webhook::{DeliveryStatus, WebhookDelivery, WebhookEvent};
+    use dispatch_store::WebhookStore;
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let brand = tenant.brand_id.to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hook = app
+        .post(
+            &format!("/v1/brands/{brand}/webhooks"),
+            &tenant.key,
+            json!({"url": format!("http://127.0.0.1:{port}/in"), "events": ["ticket.created"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let hook_id = dispatch_domain::WebhookId::parse(hook.body["id"].as_str().unwrap()).unwrap();
+    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let delivery = WebhookDelivery::pending(
+        dispatch_domain::DeliveryId::generate(1),
+        hook_id.clone(),
+        WebhookEvent::TicketCreated,
+        r#"{"id":"evt_x","event":"ticket.created","brand_id":"br_x","data":{},"timestamp":"2026-11-30T00:00:00Z"}"#.into(),
+        dispatch_domain::Timestamp::from_unix(1_795_893_974),
+    );
+    app.ctx
+        .store
+        .put_delivery(&org, Mode::Test, &tenant.brand_id, &delivery)
+        .await
+        .unwrap();
+    // The receiver: one request, answered 204.
+    let received = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&data).contains("\"timestamp\"") {
+            let n = stream.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            data.extend_from_slice(&buf[..n]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        String::from_utf8_lossy(&data).to_string()
+    });
+    let event = std::fs::read_to_string(workspace_root().join("events/queue/delivery.json"))
+        .unwrap()
+        .replace("{{ORG_ID}}", &tenant.org_id)
+        .replace("{{BRAND_ID}}", &brand)
+        .replace("{{WEBHOOK_ID}}", hook_id.as_str())
+        .replace("{{DELIVERY_ID}}", delivery.id.as_str());
+    let mut env = function_env(&app, "webhook-deliver", &[]);
+    env.push(("WEBHOOK_QUEUE_URL".into(), app.queue_url.clone()));
+    env.push(("WEBHOOK_ALLOW_LOCAL".into(), "true".into()));
+    let answer = run_binary("webhook-deliver", event, env).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let request = received.join().unwrap();
+    assert!(request.starts_with("POST /in HTTP/1.1"), "{request}");
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("x-dispatch-signature: sha256=")
+    );
+    let stored = app
+        .ctx
+        .store
+        .delivery(&org, Mode::Test, &tenant.brand_id, &hook_id, &delivery.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, DeliveryStatus::Success);
+    assert_eq!(stored.response_code, Some(204));
+}

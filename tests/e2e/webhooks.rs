@@ -1,9 +1,9 @@
 //! Webhook management: the routes of the contract, secrets sealed with KMS (in the
 //! emulator's KMS), the SSRF rules at create and update, the cap, and the delivery log.
 
-use crate::helpers::{Tenant, TestApp};
+use crate::helpers::{Tenant, TestApp, read_http_request};
 use dispatch_domain::webhook::{DeliveryStatus, WebhookDelivery, WebhookEvent};
-use dispatch_domain::{Clock, DeliveryId, Mode, OrgId, Timestamp, WebhookId};
+use dispatch_domain::{BrandId, Clock, DeliveryId, Mode, OrgId, Timestamp, WebhookId};
 use dispatch_kms::{SealContext, Secrets};
 use dispatch_store::WebhookStore;
 use serde_json::{Value, json};
@@ -499,4 +499,420 @@ async fn the_delivery_log_is_read_newest_first_and_bounded_by_limit() {
         let res = app.get(&format!("{path}?limit={bad}"), &t.key).await;
         assert_eq!(res.status, 400, "limit={bad}");
     }
+}
+
+/// One request a receiver got: its headers (lower-cased names) and body.
+type Received = (Vec<(String, String)>, String);
+
+/// A receiver on loopback: keeps every request's headers and body, answers 200.
+struct Receiver {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/hooks/dispatch",
+            listener.local_addr().unwrap().port()
+        );
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = got.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let Some((head, body)) = read_http_request(&mut stream).await else {
+                    continue;
+                };
+                let headers = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                    .collect();
+                let body = String::from_utf8_lossy(&body).to_string();
+                keep.lock().unwrap().push((headers, body));
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+            }
+        });
+        Receiver { url, got, task }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Stops listening: connections are refused from now on.
+    fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+/// Verifies a delivery as the SDK's `verifySignature` documents it: `sha256=` and one hex
+/// HMAC-SHA256 of the raw body, keyed with the secret, compared in constant time.
+fn verify_signature(body: &str, signature: &str, secret: &str) -> bool {
+    use hmac::{KeyInit, Mac};
+    let Some(("sha256", hex)) = signature.split_once('=') else {
+        return false;
+    };
+    if hex.contains('=') || hex.len() != 64 {
+        return false;
+    }
+    let Ok(bytes) = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+    else {
+        return false;
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
+
+#[tokio::test]
+async fn deliveries_reach_a_receiver_signed_then_retry_fail_and_disable_the_webhook() {
+    let app = TestApp::new().await;
+    app.enable_stream().await;
+    let t = app.tenant(Mode::Test).await;
+    let receiver = Receiver::start().await;
+    let hook = create(
+        &app,
+        &t,
+        json!({"url": receiver.url, "events": ["ticket.created", "ticket.updated", "ticket.comment.created"]}),
+    )
+    .await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let hook_path = format!("{}/{}", hooks(&t), hook["id"].as_str().unwrap());
+    let b = format!("/v1/brands/{}", t.brand_id);
+
+    // Create, update and comment on a ticket: three events, each delivered once.
+    let ticket = app
+        .post(
+            &format!("{b}/tickets"),
+            &t.key,
+            json!({"title": "Parcel late", "customerEmail": "jo@example.com", "customerName": "Jo"}),
+        )
+        .await;
+    assert_eq!(ticket.status, 201, "{}", ticket.body);
+    let ticket_id = ticket.body["id"].as_str().unwrap().to_string();
+    app.pump_until_idle().await;
+    let res = app
+        .patch(
+            &format!("{b}/tickets/{ticket_id}"),
+            &t.key,
+            json!({"status": "pending"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    app.pump_until_idle().await;
+    let res = app
+        .post(
+            &format!("{b}/tickets/{ticket_id}/comments"),
+            &t.key,
+            json!({"body": "On its way"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    // An internal note is no event.
+    let res = app
+        .post(
+            &format!("{b}/tickets/{ticket_id}/comments"),
+            &t.key,
+            json!({"body": "Staff only", "metadata": {"isInternal": true}}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    app.pump_until_idle().await;
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 3, "{got:?}");
+    let mut seen = Vec::new();
+    for (headers, body) in &got {
+        assert!(
+            verify_signature(body, header(headers, "x-dispatch-signature"), &secret),
+            "{headers:?}"
+        );
+        let mut tampered = body.clone().into_bytes();
+        tampered[5] ^= 1;
+        assert!(!verify_signature(
+            &String::from_utf8_lossy(&tampered),
+            header(headers, "x-dispatch-signature"),
+            &secret
+        ));
+        assert_eq!(header(headers, "content-type"), "application/json");
+        assert!(header(headers, "x-dispatch-delivery").starts_with("whd_"));
+        assert!(header(headers, "x-dispatch-timestamp").is_empty());
+        let envelope: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body, &envelope.to_string(), "compact JSON, sent as signed");
+        let keys: Vec<&String> = envelope.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys.len(),
+            5,
+            "exactly id, event, brand_id, data, timestamp: {keys:?}"
+        );
+        assert!(envelope["id"].as_str().unwrap().starts_with("evt_"));
+        assert_eq!(header(headers, "x-webhook-id"), envelope["id"]);
+        assert_eq!(header(headers, "x-dispatch-event"), envelope["event"]);
+        assert_eq!(envelope["brand_id"], t.brand_id.to_string());
+        assert!(Timestamp::parse(envelope["timestamp"].as_str().unwrap()).is_some());
+        seen.push(envelope);
+    }
+    let events: Vec<&str> = seen.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events,
+        ["ticket.created", "ticket.updated", "ticket.comment.created"]
+    );
+    let created = &seen[0]["data"];
+    assert_eq!(created["id"], ticket_id.as_str());
+    assert!(created["ticketNumber"].is_u64());
+    assert_eq!(created["title"], "Parcel late");
+    assert_eq!(created["status"], "open");
+    assert_eq!(created["customerEmail"], "jo@example.com");
+    assert_eq!(created["customerName"], "Jo");
+    assert!(created["customerId"].as_str().unwrap().starts_with("cus_"));
+    for key in ["priority", "source", "createdAt"] {
+        assert!(created[key].is_string(), "{key}: {created}");
+    }
+    let updated = &seen[1]["data"];
+    assert_eq!(updated["status"], "pending");
+    assert_eq!(updated["changes"], json!(["status"]));
+    assert_eq!(updated["assigneeId"], Value::Null);
+    let commented = &seen[2]["data"];
+    assert_eq!(commented["ticketId"], ticket_id.as_str());
+    assert!(
+        commented["ticketNumber"].as_str().unwrap().contains('-'),
+        "{commented}"
+    );
+    assert_eq!(commented["comment"]["body"], "On its way");
+    assert_eq!(commented["customerEmail"], "jo@example.com");
+
+    let log = app.get(&format!("{hook_path}/deliveries"), &t.key).await;
+    let log = log.body.as_array().unwrap().clone();
+    assert_eq!(log.len(), 3);
+    for d in &log {
+        assert_eq!(
+            (d["status"].as_str(), d["attempts"].as_u64()),
+            (Some("SUCCESS"), Some(1))
+        );
+        assert_eq!(d["responseCode"], 200);
+        assert_eq!(d["responseBody"], "ok");
+    }
+    let webhook = app.get(&hook_path, &t.key).await.body;
+    assert_eq!(webhook["failureCount"], 0);
+    assert!(webhook["lastTriggered"].is_string());
+
+    // A retried stream batch (the poller reads the whole stream again) records nothing
+    // twice and sends nothing twice.
+    app.rewind_stream();
+    app.pump_until_idle().await;
+    assert_eq!(receiver.received().len(), 3);
+    assert_eq!(
+        app.get(&format!("{hook_path}/deliveries"), &t.key)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // The receiver goes away: the next event is retried on the schedule, then fails, and
+    // the webhook is turned off.
+    receiver.stop();
+    let res = app
+        .patch(
+            &format!("{b}/tickets/{ticket_id}"),
+            &t.key,
+            json!({"priority": "high"}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    app.pump_until_idle().await;
+    let latest = |log: Value| log.as_array().unwrap()[0].clone();
+    let first_try = latest(
+        app.get(&format!("{hook_path}/deliveries"), &t.key)
+            .await
+            .body,
+    );
+    assert_eq!(first_try["status"], "RETRYING", "{first_try}");
+    assert_eq!(first_try["attempts"], 1);
+    assert!(first_try["nextAttemptAt"].is_string());
+    assert!(
+        first_try["error"].as_str().unwrap().contains("connect"),
+        "{first_try}"
+    );
+    for _ in 0..60 {
+        app.clock.advance(2);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.pump_events().await;
+        let now = latest(
+            app.get(&format!("{hook_path}/deliveries"), &t.key)
+                .await
+                .body,
+        );
+        if now["status"] == "FAILED" {
+            break;
+        }
+    }
+    let failed = latest(
+        app.get(&format!("{hook_path}/deliveries"), &t.key)
+            .await
+            .body,
+    );
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    assert_eq!(failed["attempts"], 8);
+    assert_eq!(failed["nextAttemptAt"], Value::Null);
+    let webhook = app.get(&hook_path, &t.key).await.body;
+    assert_eq!(webhook["enabled"], false, "{webhook}");
+    assert_eq!(webhook["failureCount"], 8);
+    assert!(webhook["lastFailure"].is_string());
+    // The owner is told, by email.
+    let told = crate::helpers::emails_to(&t.owner_email).await;
+    let told: Vec<&Value> = told
+        .iter()
+        .filter(|m| m["subject"] == "A Dispatch webhook was turned off")
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0]["body"]
+            .to_string()
+            .contains(hook["id"].as_str().unwrap())
+    );
+
+    // Turned off, it gets nothing; PATCH {enabled: true} resumes and zeroes the count.
+    let res = app
+        .post(
+            &format!("{b}/tickets"),
+            &t.key,
+            json!({"title": "While off"}),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    app.pump_until_idle().await;
+    assert_eq!(
+        app.get(&format!("{hook_path}/deliveries"), &t.key)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let resumed = app
+        .patch(&hook_path, &t.key, json!({"enabled": true}))
+        .await;
+    assert_eq!(
+        (
+            resumed.body["enabled"].clone(),
+            resumed.body["failureCount"].clone()
+        ),
+        (json!(true), json!(0))
+    );
+}
+
+#[tokio::test]
+async fn at_most_five_tries_run_at_once_per_webhook() {
+    use dispatch_webhooks::deliver::{Handled, Job, handle};
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let receiver = Receiver::start().await;
+    let hook = create(
+        &app,
+        &t,
+        json!({"url": receiver.url, "events": ["ticket.created"]}),
+    )
+    .await;
+    let webhook = WebhookId::parse(hook["id"].as_str().unwrap()).unwrap();
+    let org = OrgId::parse(&t.org_id).unwrap();
+    let now = app.clock.now();
+    // A slot as a try takes it: held for 15 s.
+    let take_slot = |now: Timestamp| {
+        app.ctx.store.acquire_delivery_slot(
+            &org,
+            Mode::Test,
+            &t.brand_id,
+            &webhook,
+            now,
+            now.plus_seconds(15),
+        )
+    };
+    // Five tries in flight.
+    for expected in 0..5u8 {
+        assert_eq!(take_slot(now).await.unwrap(), Some(expected));
+    }
+    let delivery = WebhookDelivery::pending(
+        DeliveryId::generate(app.clock.now_millis()),
+        webhook.clone(),
+        WebhookEvent::TicketCreated,
+        r#"{"id":"evt_1","event":"ticket.created","brand_id":"br_1","data":{},"timestamp":"2026-11-30T00:00:00Z"}"#.into(),
+        now,
+    );
+    app.ctx
+        .store
+        .put_delivery(&org, Mode::Test, &t.brand_id, &delivery)
+        .await
+        .unwrap();
+    let job = Job {
+        org: org.clone(),
+        mode: Mode::Test,
+        brand: t.brand_id.clone(),
+        webhook: webhook.clone(),
+        delivery: delivery.id.clone(),
+    };
+    let sixth =
+        crate::iam::as_function("webhook-deliver", handle(&app.webhook_deliver, &job)).await;
+    assert_eq!(sixth.unwrap(), Handled::Postponed);
+    assert!(receiver.received().is_empty(), "a sixth try waits its turn");
+    // A holder that never gave its slot back loses it at its expiry.
+    app.clock.advance(16);
+    let later =
+        crate::iam::as_function("webhook-deliver", handle(&app.webhook_deliver, &job)).await;
+    assert_eq!(later.unwrap(), Handled::Delivered);
+    assert_eq!(receiver.received().len(), 1);
+    // And the slot a try took is given back after it.
+    let now = app.clock.now();
+    let mut free = 0;
+    while take_slot(now).await.unwrap().is_some() {
+        free += 1;
+    }
+    assert_eq!(free, 5);
+}
+
+/// A message that names no delivery is reported failed (SQS offers it again, and after
+/// five receives moves it to the dead-letter queue); a finished delivery's message is
+/// taken and dropped.
+#[tokio::test]
+async fn an_unreadable_message_is_reported_failed_and_a_finished_one_is_dropped() {
+    let app = TestApp::new().await;
+    let event = json!({"Records": [
+        {"messageId": "m-1", "receiptHandle": "r-1", "body": "not a delivery"},
+        {"messageId": "m-2", "receiptHandle": "r-2", "body": json!({
+            "org": OrgId::generate(1).to_string(), "mode": "test",
+            "brand": BrandId::generate(1).to_string(), "webhook": WebhookId::generate(1).to_string(),
+            "delivery": DeliveryId::generate(1).to_string()}).to_string()},
+    ]});
+    let answer = crate::iam::as_function(
+        "webhook-deliver",
+        dispatch_webhooks::deliver::on_queue(&app.webhook_deliver, event),
+    )
+    .await;
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]})
+    );
 }

@@ -9,6 +9,10 @@
 //! write. A webhook's secret is sealed with KMS before it is stored (`dispatch_kms`) and no
 //! route returns it, but for the one a create generates, in that create's answer.
 
+pub mod deliver;
+pub mod events;
+pub mod http;
+
 use dispatch_auth::Principal;
 use dispatch_domain::brand::Brand;
 use dispatch_domain::webhook::{

@@ -8,6 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// At most this many webhooks per brand (and mode).
 pub const MAX_WEBHOOKS_PER_BRAND: u32 = 10;
 
+/// At most this many tries run at once per webhook.
+pub const MAX_IN_FLIGHT: u8 = 5;
+
 /// The longest `url` accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
@@ -59,6 +62,67 @@ pub struct WebhookDelivery {
     pub error: Option<String>,
     pub next_attempt_at: Option<Timestamp>,
     pub created_at: Timestamp,
+}
+
+/// The waits before each retry, after the first try: 1 m, 5 m, 30 m, 2 h, 6 h, 12 h, 24 h.
+pub const RETRY_SCHEDULE_SECS: [i64; 7] = [60, 300, 1_800, 7_200, 21_600, 43_200, 86_400];
+
+/// At most 1 MiB of a receiver's answer is read, and the first 1 KiB kept.
+pub const RESPONSE_BODY_KEPT: usize = 1024;
+
+/// When the next try is due after `attempts` tries (1-based) failed: `None` when the
+/// schedule is spent. `jitter` in [-1, 1] moves the wait by up to ±10 %.
+pub fn next_attempt(
+    schedule: &[i64],
+    attempts: u32,
+    now: Timestamp,
+    jitter: f64,
+) -> Option<Timestamp> {
+    let wait = *schedule.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
+    let jitter = jitter.clamp(-1.0, 1.0);
+    // Whole seconds, never earlier than now + 1.
+    let moved = (wait as f64 * (1.0 + 0.1 * jitter)).round() as i64;
+    Some(Timestamp::from_unix(now.unix() + moved.max(1)))
+}
+
+/// `WEBHOOK_RETRY_SCHEDULE_SECS`, comma-separated seconds, replaces the schedule for the
+/// local stack and the suite (the template never sets it); anything malformed is refused.
+pub fn parse_schedule(raw: &str) -> Result<Vec<i64>, String> {
+    let waits: Vec<i64> = raw
+        .split(',')
+        .map(|w| w.trim().parse::<i64>().ok().filter(|w| *w >= 1))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("retry schedule {raw:?}: whole seconds ≥ 1, comma-separated"))?;
+    if waits.is_empty() || waits.len() > 20 {
+        return Err(format!("retry schedule {raw:?}: 1 to 20 waits"));
+    }
+    Ok(waits)
+}
+
+impl WebhookDelivery {
+    /// A delivery not tried yet.
+    pub fn pending(
+        id: DeliveryId,
+        webhook_id: WebhookId,
+        event: WebhookEvent,
+        payload: String,
+        created_at: Timestamp,
+    ) -> WebhookDelivery {
+        WebhookDelivery {
+            id,
+            webhook_id,
+            event,
+            payload,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_attempt: None,
+            response_code: None,
+            response_body: None,
+            error: None,
+            next_attempt_at: None,
+            created_at,
+        }
+    }
 }
 
 /// Where a delivery stands.
@@ -577,6 +641,26 @@ mod tests {
         assert!(target("https://10.0.0.1/", Mode::Live, false).is_err());
         // A name is judged by its addresses once resolved, not here.
         assert_eq!(target("http://localhost:9/", Mode::Test, false), Ok(false));
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_with_ten_percent_jitter_then_stop() {
+        let now = Timestamp::from_unix(1_000_000);
+        let at = |attempts, jitter| {
+            next_attempt(&RETRY_SCHEDULE_SECS, attempts, now, jitter).map(|t| t.unix() - now.unix())
+        };
+        assert_eq!(at(1, 0.0), Some(60));
+        assert_eq!(at(1, 1.0), Some(66));
+        assert_eq!(at(1, -1.0), Some(54));
+        assert_eq!(at(1, 7.0), Some(66), "jitter is clamped");
+        assert_eq!(at(2, 0.0), Some(300));
+        assert_eq!(at(7, 0.0), Some(86_400));
+        assert_eq!(at(8, 0.0), None, "eight tries in all");
+        assert_eq!(at(0, 0.0), None);
+        assert_eq!(parse_schedule("1, 2,3"), Ok(vec![1, 2, 3]));
+        for bad in ["", "0", "1,,2", "-1", "x", "1.5"] {
+            assert!(parse_schedule(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

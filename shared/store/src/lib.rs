@@ -512,6 +512,66 @@ pub trait WebhookStore: Send + Sync {
         webhook: &WebhookId,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<WebhookDelivery>>> + Send;
+    /// Writes a new delivery's record unless one with its id exists: `false` when it did
+    /// (a retried stream batch).
+    fn create_delivery(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        delivery: &WebhookDelivery,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delivery(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        webhook: &WebhookId,
+        id: &dispatch_domain::DeliveryId,
+    ) -> impl Future<Output = StoreResult<Option<WebhookDelivery>>> + Send;
+    /// The webhook's sealed secret (only the delivery function reads it).
+    fn webhook_secret(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+    ) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;
+    /// Counts an attempt's outcome on the webhook: a success zeroes `failureCount`, a
+    /// failure adds one and sets `lastFailure`; both set `lastTriggered`. Returns the
+    /// webhook as it now is; `NotFound` when it is gone.
+    fn count_attempt(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+        success: bool,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Webhook>> + Send;
+    /// Takes one of the webhook's delivery slots until `until` (at most
+    /// [`dispatch_domain::webhook::MAX_IN_FLIGHT`] tries run at once per webhook; a slot
+    /// whose holder never gave it back frees itself at its expiry). `None` when all are
+    /// taken, or the webhook is gone.
+    fn acquire_delivery_slot(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<u8>>> + Send;
+    /// Gives a slot back, if it is still the one taken until `until`.
+    fn release_delivery_slot(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+        slot: u8,
+        until: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Writes a delivery's record as it now stands (kept 30 days).
     fn put_delivery(
         &self,

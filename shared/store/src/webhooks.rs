@@ -8,7 +8,8 @@ use crate::{DynamoStore, StoreError, WebhookChange, WebhookStore, keys, tx};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use dispatch_domain::webhook::{
-    DeliveryStatus, MAX_WEBHOOKS_PER_BRAND, Webhook, WebhookDelivery, WebhookEvent, WebhookUrl,
+    DeliveryStatus, MAX_IN_FLIGHT, MAX_WEBHOOKS_PER_BRAND, Webhook, WebhookDelivery, WebhookEvent,
+    WebhookUrl,
 };
 use dispatch_domain::{BrandId, DeliveryId, Mode, OrgId, Timestamp, WebhookId};
 use std::collections::HashMap;
@@ -279,6 +280,171 @@ impl WebhookStore for DynamoStore {
         items.iter().map(delivery_from).collect()
     }
 
+    async fn create_delivery(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        delivery: &WebhookDelivery,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(delivery_item(org, mode, brand, delivery)))
+            .condition_expression("attribute_not_exists(pk)")
+            .customize()
+            .config_override(crate::retry::answer_or_nothing())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if tx::condition_failed(&e) => Ok(false),
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
+    async fn delivery(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        webhook: &WebhookId,
+        id: &DeliveryId,
+    ) -> Result<Option<WebhookDelivery>, StoreError> {
+        self.get(
+            keys::brand_partition(org, mode, brand),
+            keys::delivery_sk(webhook, id),
+        )
+        .await?
+        .as_ref()
+        .map(delivery_from)
+        .transpose()
+    }
+
+    async fn webhook_secret(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(item) = self
+            .get(
+                keys::brand_partition(org, mode, brand),
+                keys::webhook_sk(id),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        match item.get("secret") {
+            Some(AttributeValue::B(blob)) => Ok(Some(blob.as_ref().to_vec())),
+            _ => Err(StoreError::Corrupt("secret".into())),
+        }
+    }
+
+    async fn count_attempt(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+        success: bool,
+        now: Timestamp,
+    ) -> Result<Webhook, StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::SK, s(keys::webhook_sk(id)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", ts(now))
+            .return_values(ReturnValue::AllNew);
+        let request = if success {
+            request
+                .update_expression("SET failureCount = :zero, lastTriggered = :now")
+                .expression_attribute_values(":zero", n(0))
+        } else {
+            request
+                .update_expression(
+                    "ADD failureCount :one SET lastFailure = :now, lastTriggered = :now",
+                )
+                .expression_attribute_values(":one", n(1))
+        };
+        match request.send().await {
+            Ok(out) => webhook_from(&out.attributes.unwrap_or_default()),
+            Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
+    async fn acquire_delivery_slot(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<u8>, StoreError> {
+        for slot in 0..MAX_IN_FLIGHT {
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+                .key(keys::SK, s(keys::webhook_sk(id)))
+                .update_expression("SET #slot = :until")
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#slot) OR #slot <= :now)",
+                )
+                .expression_attribute_names("#slot", format!("slot{slot}"))
+                .expression_attribute_values(":until", ts(until))
+                .expression_attribute_values(":now", ts(now))
+                .customize()
+                .config_override(crate::retry::answer_or_nothing())
+                .send()
+                .await;
+            match out {
+                Ok(_) => return Ok(Some(slot)),
+                Err(e) if tx::condition_failed(&e) => continue,
+                Err(e) => return Err(StoreError::backend(e)),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn release_delivery_slot(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &WebhookId,
+        slot: u8,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::SK, s(keys::webhook_sk(id)))
+            .update_expression("REMOVE #slot")
+            .condition_expression("#slot = :until")
+            .expression_attribute_names("#slot", format!("slot{slot}"))
+            .expression_attribute_values(":until", ts(until))
+            .send()
+            .await;
+        match out {
+            // Taken over after its expiry, or the webhook is gone: nothing to give back.
+            Ok(_) => Ok(()),
+            Err(e) if tx::condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
     async fn put_delivery(
         &self,
         org: &OrgId,
@@ -286,6 +452,19 @@ impl WebhookStore for DynamoStore {
         brand: &BrandId,
         delivery: &WebhookDelivery,
     ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(delivery_item(org, mode, brand, delivery)))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+}
+
+fn delivery_item(org: &OrgId, mode: Mode, brand: &BrandId, delivery: &WebhookDelivery) -> Item {
+    {
         let mut item: Item = [
             (keys::PK.into(), s(keys::brand_partition(org, mode, brand))),
             (
@@ -318,13 +497,6 @@ impl WebhookStore for DynamoStore {
         opt("responseBody", delivery.response_body.as_deref().map(s));
         opt("error", delivery.error.as_deref().map(s));
         opt("nextAttemptAt", delivery.next_attempt_at.map(ts));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
+        item
     }
 }
