@@ -136,6 +136,72 @@ async fn every_route_is_wired_and_only_the_declared_ones_are_public() {
     }
 }
 
+/// Every error `code` the code can answer is in docs/api.md's table of codes: each
+/// `code: "…"` in `functions/` and `shared/`, and the fixed ones `ApiError` answers itself.
+#[test]
+fn every_error_code_is_in_the_documented_table() {
+    fn quoted_after(text: &str, marker: &str) -> Vec<String> {
+        text.match_indices(marker)
+            .filter_map(|(i, _)| {
+                let rest = &text[i + marker.len()..];
+                let end = rest.find('"')?;
+                let code = &rest[..end];
+                (!code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                    .then(|| code.to_string())
+            })
+            .collect()
+    }
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = workspace_root();
+    let mut files = Vec::new();
+    sources(&root.join("functions"), &mut files);
+    sources(&root.join("shared"), &mut files);
+    let mut codes = BTreeSet::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        codes.extend(quoted_after(&text, "code: \""));
+    }
+    // The codes `ApiError::into_response` names itself: `("not_found", …)`.
+    let error = std::fs::read_to_string(root.join("shared/http/src/error.rs")).unwrap();
+    let responses = &error[error.find("fn into_response").unwrap()..];
+    // A string that opens a tuple: `(` then only whitespace before its quote.
+    for (i, _) in responses.match_indices('"') {
+        if responses[..i].trim_end().ends_with('(') {
+            codes.extend(quoted_after(&responses[i..], "\""));
+        }
+    }
+    assert!(codes.contains("not_found") && codes.contains("service_unavailable"));
+    let api = std::fs::read_to_string(root.join("docs/api.md")).unwrap();
+    let table_start = api.find("| status | `code` | when |").unwrap();
+    let table = &api[table_start..];
+    let table = &table[..table.find("\n\n").unwrap_or(table.len())];
+    let documented: BTreeSet<String> = table
+        .lines()
+        .filter_map(|line| line.split('|').nth(2))
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let missing: Vec<&String> = codes.iter().filter(|c| !documented.contains(*c)).collect();
+    assert!(
+        missing.is_empty(),
+        "error codes missing from docs/api.md: {missing:?}"
+    );
+}
+
 /// The local allowance for webhook targets and the short retry schedule are for
 /// `scripts/dev` and the suite only: the deployed template never sets (nor mentions) them.
 #[test]
