@@ -25,9 +25,9 @@ failures), and hands each function the event shape Lambda would:
   python scripts/event_sources.py once --invoke-url URL --table NAME --queue ID=URL --state F
       one such pass (the suite runs it against its in-process functions), continuing the
       stream from the positions in F
-  python scripts/event_sources.py batches --table NAME --function brand-cleanup [--after STATE]
+  python scripts/event_sources.py batches --table NAME --function brand-cleanup
       prints, one JSON event per line, the batches the function would get for the table's
-      records so far; with --after, only records after the sequence numbers in STATE
+      records so far
 
 Queues are found by their logical id (scripts/local_resources.py names them so), or given
 with --queue LOGICAL_ID=URL. The environment is the one scripts/lib.sh writes (endpoint,
@@ -349,22 +349,14 @@ def once(invoke_url, table, queue_urls, state_path):
     print(json.dumps({"handed": handed, "log": lines}))
 
 
-def print_batches(table, function, state_path):
+def print_batches(table, function):
     mappings = [m for m in stream_mappings(load_template()) if m[0] == function]
     if not mappings:
         raise SystemExit(f"{function} reads no stream in template.yaml")
-    positions = {}
-    if state_path and os.path.exists(state_path):
-        with open(state_path) as f:
-            positions = json.load(f)
-    stream = Stream(table, positions)
-    records = stream.records()
+    records = Stream(table).records()
     for mapping in mappings:
         for event in batches(mapping, records):
             print(json.dumps(event))
-    if state_path:
-        with open(state_path, "w") as f:
-            json.dump(stream.positions, f)
 
 
 def option(name, default=None):
@@ -397,7 +389,7 @@ def main():
     elif command == "once":
         once(option("--invoke-url"), table, queue_urls_from_args(), option("--state"))
     elif command == "batches":
-        print_batches(table, option("--function"), option("--after"))
+        print_batches(table, option("--function"))
     elif command == "self-test":
         self_test()
     else:

@@ -11,6 +11,7 @@
 use crate::events::EventsError;
 use crate::http::{self, Attempt};
 use dispatch_auth::Role;
+use dispatch_auth::intake_signature;
 use dispatch_domain::webhook::{
     self as rules, DeliveryStatus, LocalAllowance, RETRY_SCHEDULE_SECS,
 };
@@ -19,9 +20,8 @@ use dispatch_kms::{SealContext, Secrets};
 use dispatch_mail::{Mail, Mailer};
 use dispatch_queue::Queue;
 use dispatch_store::{MemberStatus, MemberStore, StoreError, WebhookChange, WebhookStore};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// The delivery function's dependencies.
@@ -82,17 +82,10 @@ impl Job {
     }
 }
 
-/// `sha256=<lowercase hex HMAC-SHA256 of the exact body, keyed with the secret's bytes>`.
+/// `sha256=<lowercase hex HMAC-SHA256 of the exact body, keyed with the secret's bytes>`:
+/// the intake's scheme without a timestamp, so the same signer.
 pub fn signature(secret: &str, body: &str) -> String {
-    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes any key length"); // ok-unwrap: HMAC accepts keys of any length
-    mac.update(body.as_bytes());
-    let digest = mac.finalize().into_bytes();
-    let mut out = String::from("sha256=");
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    intake_signature::sign(secret.as_bytes(), body.as_bytes(), None)
 }
 
 /// A batch of queue messages; answers which ones failed (`batchItemFailures`).
@@ -160,10 +153,11 @@ where
         deps.queue.send(&job.body(), wait).await?;
         return Ok(Handled::Postponed);
     }
-    let webhook = store
-        .webhook(&job.org, job.mode, &job.brand, &job.webhook)
+    // The webhook and its sealed secret, in one read.
+    let found = store
+        .webhook_with_secret(&job.org, job.mode, &job.brand, &job.webhook)
         .await?;
-    let Some(webhook) = webhook.filter(|w| w.enabled) else {
+    let Some((webhook, sealed)) = found.filter(|(w, _)| w.enabled) else {
         delivery.status = DeliveryStatus::Failed;
         delivery.error = Some("the webhook is deleted or disabled".into());
         delivery.next_attempt_at = None;
@@ -171,12 +165,6 @@ where
             .put_delivery(&job.org, job.mode, &job.brand, &delivery)
             .await?;
         return Ok(Handled::Failed);
-    };
-    let Some(sealed) = store
-        .webhook_secret(&job.org, job.mode, &job.brand, &job.webhook)
-        .await?
-    else {
-        return Ok(Handled::Nothing);
     };
     let context = SealContext {
         org: &job.org,
@@ -383,7 +371,6 @@ fn html_escape(text: &str) -> String {
 
 /// A delivery's jitter for its n-th retry, in [-1, 1]: derived, so a re-run agrees.
 fn jitter(delivery: &DeliveryId, attempts: u32) -> f64 {
-    use sha2::Digest;
     let digest = Sha256::digest(format!("{delivery}#{attempts}").as_bytes());
     let n = u16::from_be_bytes([digest[0], digest[1]]);
     f64::from(n) / f64::from(u16::MAX) * 2.0 - 1.0

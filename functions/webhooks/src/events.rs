@@ -7,14 +7,17 @@
 //! records nothing twice. The queue message is sent again on a retry (a delivery may then
 //! be tried twice: at-least-once, which receivers dedupe on `id`).
 
+use crate::deliver::Job;
 use dispatch_domain::ticket::{Comment, Ticket};
-use dispatch_domain::webhook::{WebhookDelivery, WebhookEvent};
+use dispatch_domain::webhook::{Webhook, WebhookDelivery, WebhookEvent};
 use dispatch_domain::{BrandId, DeliveryId, EventId, Mode, OrgId, Timestamp, WebhookId};
 use dispatch_queue::Queue;
 use dispatch_store::stream::{self, item_from_image};
 use dispatch_store::{CustomerStore, StoreError, TicketStore, WebhookStore};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 /// The ticket attributes whose change is a `ticket.updated`, by the names the event
 /// reports (the item's attribute names are the same).
@@ -239,18 +242,6 @@ where
     Ok(Some(envelope.to_string()))
 }
 
-/// What the delivery function receives for one delivery.
-pub fn message(p: &Pending, webhook: &WebhookId, delivery: &DeliveryId) -> String {
-    json!({
-        "org": p.org.to_string(),
-        "mode": p.mode.as_str(),
-        "brand": p.brand.to_string(),
-        "webhook": webhook.to_string(),
-        "delivery": delivery.to_string(),
-    })
-    .to_string()
-}
-
 /// The stream function's dependencies.
 pub struct Events<S> {
     pub store: S,
@@ -273,6 +264,8 @@ where
 {
     let mut sent = 0usize;
     let mut events = Vec::new();
+    // A batch holds many records of one brand: its webhooks are read once.
+    let mut webhooks_of: HashMap<(OrgId, Mode, BrandId), Vec<Webhook>> = HashMap::new();
     for record in event["Records"]
         .as_array()
         .map(Vec::as_slice)
@@ -282,13 +275,21 @@ where
             continue;
         };
         let kind = pending.change.event();
-        let webhooks = deps
-            .store
-            .webhooks(&pending.org, pending.mode, &pending.brand)
-            .await?;
-        let targets: Vec<_> = webhooks
-            .into_iter()
+        let brand = (pending.org.clone(), pending.mode, pending.brand.clone());
+        let webhooks = match webhooks_of.entry(brand) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => {
+                let read = deps
+                    .store
+                    .webhooks(&pending.org, pending.mode, &pending.brand)
+                    .await?;
+                slot.insert(read)
+            }
+        };
+        let targets: Vec<Webhook> = webhooks
+            .iter()
             .filter(|w| w.enabled && w.events.contains(&kind))
+            .cloned()
             .collect();
         if targets.is_empty() {
             continue;
@@ -308,9 +309,14 @@ where
             deps.store
                 .create_delivery(&pending.org, pending.mode, &pending.brand, &delivery)
                 .await?;
-            deps.queue
-                .send(&message(&pending, &webhook.id, &id), 0)
-                .await?;
+            let job = Job {
+                org: pending.org.clone(),
+                mode: pending.mode,
+                brand: pending.brand.clone(),
+                webhook: webhook.id.clone(),
+                delivery: id,
+            };
+            deps.queue.send(&job.body(), 0).await?;
             sent += 1;
         }
         events.push(json!({"id": pending.id.to_string(), "event": kind.as_str()}));

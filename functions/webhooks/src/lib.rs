@@ -21,8 +21,7 @@ use dispatch_domain::webhook::{
 use dispatch_domain::{FieldErrors, Mode, WebhookId};
 use dispatch_http::idempotency::{self, ReplayBody};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, query_param,
-    reachable_brand,
+    ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, reachable_brand,
 };
 use dispatch_kms::{SealContext, Secrets};
 use dispatch_store::{
@@ -471,14 +470,7 @@ where
     let ctx = &deps.ctx;
     let principal = authenticate(ctx, &req).await?;
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
-    let limit = match query_param(&req, "limit") {
-        None => 20,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100"))?,
-    };
+    let limit = dispatch_http::pagination::parse_limit(&req)?;
     let webhook = found(ctx, &principal, &brand, &req).await?;
     let deliveries = ctx
         .store

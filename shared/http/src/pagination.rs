@@ -19,14 +19,7 @@ pub struct PageRequest {
 /// Reads `limit` (1–100, default 20) and `cursor`, which must have been issued for this
 /// same `scope` (tenant, mode, list) by this deployment.
 pub fn page_request(req: &Request, key: &CursorKey, scope: &str) -> Result<PageRequest, ApiError> {
-    let limit = match query_param(req, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100"))?,
-    };
+    let limit = parse_limit(req)?;
     let after = match query_param(req, "cursor").filter(|c| !c.is_empty()) {
         None => None,
         Some(cursor) => Some(
@@ -38,6 +31,18 @@ pub fn page_request(req: &Request, key: &CursorKey, scope: &str) -> Result<PageR
         ),
     };
     Ok(PageRequest { limit, after })
+}
+
+/// `limit`: 1–100, default 20 (the bare-array lists that take one read it too).
+pub fn parse_limit(req: &Request) -> Result<usize, ApiError> {
+    match query_param(req, "limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100")),
+    }
 }
 
 #[derive(Serialize)]

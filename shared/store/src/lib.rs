@@ -529,14 +529,15 @@ pub trait WebhookStore: Send + Sync {
         webhook: &WebhookId,
         id: &dispatch_domain::DeliveryId,
     ) -> impl Future<Output = StoreResult<Option<WebhookDelivery>>> + Send;
-    /// The webhook's sealed secret (only the delivery function reads it).
-    fn webhook_secret(
+    /// The webhook with its sealed secret, in one read (only the delivery function wants
+    /// the secret).
+    fn webhook_with_secret(
         &self,
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
         id: &WebhookId,
-    ) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<(Webhook, Vec<u8>)>>> + Send;
     /// Counts an attempt's outcome on the webhook: a success zeroes `failureCount`, a
     /// failure adds one and sets `lastFailure`; both set `lastTriggered`. Returns the
     /// webhook as it now is; `NotFound` when it is gone.

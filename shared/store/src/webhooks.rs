@@ -322,13 +322,13 @@ impl WebhookStore for DynamoStore {
         .transpose()
     }
 
-    async fn webhook_secret(
+    async fn webhook_with_secret(
         &self,
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
         id: &WebhookId,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    ) -> Result<Option<(Webhook, Vec<u8>)>, StoreError> {
         let Some(item) = self
             .get(
                 keys::brand_partition(org, mode, brand),
@@ -339,7 +339,9 @@ impl WebhookStore for DynamoStore {
             return Ok(None);
         };
         match item.get("secret") {
-            Some(AttributeValue::B(blob)) => Ok(Some(blob.as_ref().to_vec())),
+            Some(AttributeValue::B(blob)) => {
+                Ok(Some((webhook_from(&item)?, blob.as_ref().to_vec())))
+            }
             _ => Err(StoreError::Corrupt("secret".into())),
         }
     }
