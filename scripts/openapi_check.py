@@ -46,12 +46,13 @@ def operations(doc):
     }
 
 
-def parameter_names(doc, operation, path_item):
+def parameter_names(doc, operation, path_item, where=None):
     names = set()
     for parameter in (path_item.get("parameters") or []) + (operation.get("parameters") or []):
         if "$ref" in parameter:
             parameter = doc["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
-        names.add(parameter["name"])
+        if where is None or parameter.get("in") == where:
+            names.add(parameter["name"])
     return names
 
 
@@ -77,6 +78,14 @@ def problems(doc, table):
         if operation_id != declared[key]:
             found.append(f"wrong operationId: {' '.join(key)} is {operation_id!r}, "
                          f"routes.toml's function is {declared[key]!r}")
+    query = {route["function"]: set(route.get("query") or []) for route in table["route"]}
+    for key in sorted(declared.keys() & documented.keys()):
+        operation = documented[key]
+        names = parameter_names(doc, operation, doc["paths"][key[1]], "query")
+        mine = query[declared[key]]
+        if names != mine:
+            found.append(f"query parameters of {' '.join(key)}: the document has {sorted(names)}, "
+                         f"routes.toml's query has {sorted(mine)}")
     by_id = {
         operation.get("operationId"): (operation, doc["paths"][path])
         for (_, path), operation in documented.items()
@@ -121,6 +130,13 @@ def self_test(doc, table):
     more_routes["route"].append({"function": "brands-archive", "route": "POST /v1/brands/{brandId}/archive"})
     expect("a route the document lacks", doc, more_routes, "missing operation: POST /v1/brands/{brandId}/archive")
 
+    fewer = copy.deepcopy(table)
+    for route in fewer["route"]:
+        if route["function"] == "tickets-list":
+            route["query"] = [q for q in route["query"] if q != "source"]
+    expect("a query parameter routes.toml does not declare", doc, fewer,
+           "query parameters of GET /v1/brands/{brandId}/tickets")
+
     invalid = copy.deepcopy(doc)
     del invalid["paths"]["/v1/health"]["get"]["responses"]["200"]["description"]
     expect("an invalid document", invalid, table, "not valid OpenAPI 3.1")
@@ -139,7 +155,7 @@ def self_test(doc, table):
     }}
     expect("the preflight as an operation", preflight, table, "operation without a route: OPTIONS /{proxy+}")
     print("openapi_check: self-test passed (a removed, extra or misnamed operation, a new route, "
-          "an invalid document and a dangling link all fail)")
+          "a query parameter the route does not read, an invalid document and a dangling link all fail)")
 
 
 def main(argv):

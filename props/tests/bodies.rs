@@ -3,7 +3,7 @@
 //! the internet can post.
 
 use dispatch_domain::attachment::parse_filename;
-use dispatch_http::{ApiError, parse_json};
+use dispatch_http::{ApiError, ErrorCode, parse_json};
 use dispatch_intake::submission::{self, MAX_FIELDS, MAX_FILES, Submission, SubmissionError};
 use dispatch_props::{config, json_value, one_edit, request, string_of, text, tricky_char};
 use lambda_http::Body;
@@ -315,7 +315,7 @@ proptest! {
         let req = json_request(Some("application/json"), Body::Text(value.to_string()));
         let result = parse_json::<NewNote>(&req);
         prop_assert!(
-            matches!(&result, Err(ApiError::BadRequest { code: "invalid_json", .. })),
+            matches!(&result, Err(ApiError::BadRequest { code: ErrorCode::InvalidJson, .. })),
             "{:?}", result
         );
     }

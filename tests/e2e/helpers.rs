@@ -306,6 +306,12 @@ impl TestApp {
         TestApp::with_endpoints(Endpoints::default()).await
     }
 
+    /// What `function`'s binary serves, as its `main` builds it at init.
+    pub(crate) fn endpoint(&self, function: &str) -> dispatch_http::Endpoint {
+        dispatch_http::Endpoint::new(function, &self.ctx.auth)
+            .unwrap_or_else(|e| panic!("{function}: {e}"))
+    }
+
     /// A test app whose functions reach AWS through `endpoints` (the fault tests); the
     /// table is still created, and `raw` still reads it, straight from the emulator.
     pub async fn with_endpoints(endpoints: Endpoints) -> TestApp {
@@ -411,6 +417,7 @@ impl TestApp {
             queue,
             clock: clock.clone(),
             local: LocalAllowance(true),
+            tls: dispatch_webhooks::http::tls_config().expect("the system's trust roots"),
             schedule: vec![1; 7],
         };
         let stream_state = workspace_root().join(format!(".local/{table}-stream.json"));
@@ -717,31 +724,46 @@ impl TestApp {
             .and_then(|p| p.strip_suffix("/invocations"))
             .unwrap_or_default()
             .to_string();
-        let event: Value = serde_json::from_slice(&body).unwrap();
+        // The event as Lambda's runtime client reads it: typed, or an error if malformed.
+        fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+            serde_json::from_slice(body).map_err(|e| format!("the event does not parse: {e}"))
+        }
         let result: Result<Value, String> = match function.as_str() {
-            "webhook-events" => as_function(
-                "webhook-events",
-                dispatch_webhooks::events::on_stream(&self.webhook_events, event),
-            )
-            .await
-            .map_err(|e| e.to_string()),
-            "webhook-deliver" => Ok(as_function(
-                "webhook-deliver",
-                dispatch_webhooks::deliver::on_queue(&self.webhook_deliver, event),
-            )
-            .await),
-            "brand-cleanup" => {
-                let cleanup = dispatch_cleanup::Cleanup {
-                    store: self.ctx.store.clone(),
-                    files: self.attachments.files.clone(),
-                };
-                as_function(
-                    "brand-cleanup",
-                    dispatch_cleanup::on_stream(&cleanup, event),
+            "webhook-events" => match parse(&body) {
+                Ok(event) => as_function(
+                    "webhook-events",
+                    dispatch_webhooks::events::on_stream(&self.webhook_events, event),
                 )
                 .await
-                .map_err(|e| e.to_string())
-            }
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
+            "webhook-deliver" => match parse(&body) {
+                Ok(event) => Ok(serde_json::to_value(
+                    as_function(
+                        "webhook-deliver",
+                        dispatch_webhooks::deliver::on_queue(&self.webhook_deliver, event),
+                    )
+                    .await,
+                )
+                .unwrap()),
+                Err(e) => Err(e),
+            },
+            "brand-cleanup" => match parse(&body) {
+                Ok(event) => {
+                    let cleanup = dispatch_cleanup::Cleanup {
+                        store: self.ctx.store.clone(),
+                        files: self.attachments.files.clone(),
+                    };
+                    as_function(
+                        "brand-cleanup",
+                        dispatch_cleanup::on_stream(&cleanup, event),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e),
+            },
             other => Err(format!("no function {other}")),
         };
         let (body, error) = match result {

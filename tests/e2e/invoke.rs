@@ -203,6 +203,46 @@ fn check_upload_headers(function: &str, body: &Value) {
     );
 }
 
+/// A query parameter no route reads.
+const UNKNOWN_PARAM: &str = "assigneeIdz";
+
+/// Adds `name=value` to an API Gateway event's query, as API Gateway would pass it.
+fn with_query_param(event: &mut Value, name: &str, value: &str) {
+    let raw = event["rawQueryString"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    event["rawQueryString"] = Value::String(if raw.is_empty() {
+        format!("{name}={value}")
+    } else {
+        format!("{raw}&{name}={value}")
+    });
+    if !event["queryStringParameters"].is_object() {
+        event["queryStringParameters"] = json!({});
+    }
+    event["queryStringParameters"][name] = Value::String(value.to_string());
+}
+
+/// A query parameter the route does not read is a 400 naming it, from the binary itself
+/// (its route and parameters are its routes.toml entry); the preflight takes any query.
+fn check_unknown_query_refused(function: &str, preflight: bool, outcome: &Outcome) {
+    let Outcome::Response(response) = outcome else {
+        panic!("{function}: an invocation error for an unknown query parameter");
+    };
+    let status = response["statusCode"].as_u64().unwrap_or(0);
+    if preflight {
+        assert_eq!(status, 204, "{function}: {response}");
+        return;
+    }
+    assert_eq!(status, 400, "{function}: {response}");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap();
+    assert_eq!(body["code"], "validation_error", "{function}: {body}");
+    assert_eq!(
+        body["errors"][0]["field"], UNKNOWN_PARAM,
+        "{function}: {body}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_binary_answers_its_event_the_same_on_any_stage() {
     let app = TestApp::new().await;
@@ -222,21 +262,26 @@ async fn every_function_binary_answers_its_event_the_same_on_any_stage() {
         )
         .unwrap();
         on_stage(&mut staged, STAGE);
+        // And once more with a query parameter the route does not read.
+        let mut unknown: Value = serde_json::from_str(&default).unwrap();
+        with_query_param(&mut unknown, UNKNOWN_PARAM, "1");
         let env = function_env(&app, function, &route.secrets);
         let default_event = default.clone();
         let emulator = Emulator::start(
             &bin_dir.join(function),
-            vec![default, staged.to_string()],
+            vec![default, staged.to_string(), unknown.to_string()],
             &env,
         )
         .await
         .unwrap_or_else(|e| {
             panic!("cannot start {function}: {e} (scripts/test builds the binaries first)")
         });
-        let answered = emulator.wait_for(2, Duration::from_secs(30)).await;
+        let answered = emulator.wait_for(3, Duration::from_secs(30)).await;
         emulator.stop().await;
-        let invocations =
-            answered.unwrap_or_else(|| panic!("{function} did not answer twice within 30 s"));
+        let mut invocations =
+            answered.unwrap_or_else(|| panic!("{function} did not answer 3 times within 30 s"));
+        let refused = invocations.pop().unwrap();
+        check_unknown_query_refused(function, route.is_preflight(), &refused.outcome);
         let mut answers = Vec::new();
         for invocation in &invocations {
             match &invocation.outcome {

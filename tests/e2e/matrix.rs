@@ -450,7 +450,8 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
         store: app.ctx.store.clone(),
         files: app.attachments.files.clone(),
     };
-    let result = as_function("brand-cleanup", on_stream(&cleanup, event.clone()))
+    let typed: dispatch_store::stream::StreamEvent = serde_json::from_value(event).unwrap();
+    let result = as_function("brand-cleanup", on_stream(&cleanup, typed.clone()))
         .await
         .unwrap();
     assert_eq!(result["purged"][0]["files"], 2, "{result}");
@@ -463,7 +464,7 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
         "the file is still served: {gone}"
     );
     // A retried batch is harmless.
-    let again = as_function("brand-cleanup", on_stream(&cleanup, event))
+    let again = as_function("brand-cleanup", on_stream(&cleanup, typed))
         .await
         .unwrap();
     assert_eq!(again["purged"][0]["items"], 0);

@@ -562,3 +562,47 @@ async fn customer_and_comment_creates_are_idempotent_too() {
         "one comment, counted once"
     );
 }
+
+/// A filter the API does not know is refused, never ignored: `assigneeId` (sent by the SDK)
+/// on the list is a 400 naming it rather than every ticket, and an unknown parameter on a
+/// create writes nothing.
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_and_write_nothing() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let brand = tenant.brand_id.to_string();
+    let before = app.raw_items_containing(&brand).await.len();
+
+    let listed = app
+        .get(
+            &format!("{}?assigneeIdz=mem_x&limit=5", tickets(&brand)),
+            &tenant.key,
+        )
+        .await;
+    assert_eq!(listed.status, 400, "{}", listed.body);
+    assert_eq!(listed.body["code"], "validation_error");
+    assert_eq!(
+        listed.body["errors"],
+        json!([{"field": "assigneeIdz", "message": "is not a query parameter of this route"}])
+    );
+
+    let created = app
+        .post(
+            &format!("{}?dryRun=true", tickets(&brand)),
+            &tenant.key,
+            json!({"title": "Never written"}),
+        )
+        .await;
+    assert_eq!(created.status, 400, "{}", created.body);
+    assert_eq!(created.body["errors"][0]["field"], "dryRun");
+    assert_eq!(app.raw_items_containing(&brand).await.len(), before);
+
+    // The parameters the route reads still work.
+    let page = app
+        .get(
+            &format!("{}?limit=5&order=asc", tickets(&brand)),
+            &tenant.key,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+}

@@ -13,7 +13,7 @@ use dispatch_auth::intake_signature::sign;
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{Email, Mode, SystemClock};
 use dispatch_files::S3Files;
-use dispatch_http::{AuthConfig, Context, dispatch};
+use dispatch_http::{AuthConfig, Context, Endpoint, dispatch};
 use dispatch_intake::Intake;
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::OperationCounter;
@@ -79,7 +79,8 @@ async fn burst(
     )
     .await?;
     let brand = made.brand.ok_or("no brand")?;
-    let ctx = Context::new(store.clone(), clock.clone(), AuthConfig::from_env());
+    let auth = AuthConfig::from_env()?;
+    let ctx = Context::new(store.clone(), clock.clone(), auth.clone());
 
     // A signed endpoint: what a webhook sender uses (no per-address limit).
     let create_path = format!("/v1/brands/{}/intake", brand.id);
@@ -98,6 +99,7 @@ async fn burst(
             &headers,
             r#"{"name": "Burst", "requireSignature": true}"#,
         ),
+        &Endpoint::new("intake-create", &auth)?,
         |r| dispatch_intake::create(&ctx, r),
     )
     .await;
@@ -110,9 +112,10 @@ async fn burst(
 
     let s3 = aws_sdk_s3::Client::from_conf(S3Files::client(sdk).config().to_builder().build());
     let deps = Arc::new(Intake {
-        ctx: Context::new(store.clone(), clock.clone(), AuthConfig::from_env()),
+        ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
         files: S3Files::new(s3, std::env::var("BUCKET_NAME")?),
     });
+    let submit = Arc::new(Endpoint::new("forms-submit", &auth)?);
     ops.take();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(n);
@@ -120,6 +123,7 @@ async fn burst(
         let deps = deps.clone();
         let token = token.clone();
         let secret = secret.clone();
+        let submit = submit.clone();
         tasks.push(tokio::spawn(async move {
             let body =
                 serde_json::json!({"subject": format!("Alert {i}"), "alertId": i}).to_string();
@@ -138,7 +142,8 @@ async fn burst(
             let path = format!("/v1/forms/{token}");
             let req = request("POST", "/v1/forms/{token}", &path, &headers, &body);
             let sent = Instant::now();
-            let response = dispatch(req, |r| dispatch_intake::submit(deps.as_ref(), r)).await;
+            let response =
+                dispatch(req, &submit, |r| dispatch_intake::submit(deps.as_ref(), r)).await;
             let took = sent.elapsed();
             let answer: serde_json::Value =
                 serde_json::from_slice(response.body().as_ref()).unwrap_or_default();

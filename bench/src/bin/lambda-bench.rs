@@ -9,7 +9,7 @@
 
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::{Email, Mode, SystemClock};
-use dispatch_http::{AuthConfig, Context, dispatch};
+use dispatch_http::{AuthConfig, Context, Endpoint, dispatch};
 use dispatch_runtime_emulator::{Emulator, Invocation, Outcome, peak_rss_kib};
 use dispatch_store::DynamoStore;
 use dispatch_store::counter::{OperationCounter, is_write};
@@ -378,8 +378,9 @@ async fn requests_per_call(brand_id: &str, key: &str) -> Result<(), Box<dyn std:
     let ctx = Context::new(
         DynamoStore::new(client, table),
         Arc::new(SystemClock),
-        AuthConfig::from_env(),
+        AuthConfig::from_env()?,
     );
+    let endpoint = |function: &str| Endpoint::new(function, &ctx.auth);
     println!("\n## DynamoDB requests per call (warm key: lastUsedAt already recorded)\n");
     println!("| endpoint | requests | reads | writes | budget |");
     println!("|---|---|---|---|---|");
@@ -420,10 +421,22 @@ async fn requests_per_call(brand_id: &str, key: &str) -> Result<(), Box<dyn std:
         let req = lambda_http::request::from_str(&ev.to_string())?;
         ops.take();
         let res = match route {
-            "/v1/accounts/me" => dispatch(req, |r| dispatch_accounts::me(&ctx, r)).await,
-            "/v1/brands" => dispatch(req, |r| dispatch_brands::list(&ctx, r)).await,
-            "/v1/brands/{brandId}" => dispatch(req, |r| dispatch_brands::get(&ctx, r)).await,
-            _ => dispatch(req, |r| dispatch_accounts::list_api_keys(&ctx, r)).await,
+            "/v1/accounts/me" => {
+                let e = endpoint("accounts-me")?;
+                dispatch(req, &e, |r| dispatch_accounts::me(&ctx, r)).await
+            }
+            "/v1/brands" => {
+                let e = endpoint("brands-list")?;
+                dispatch(req, &e, |r| dispatch_brands::list(&ctx, r)).await
+            }
+            "/v1/brands/{brandId}" => {
+                let e = endpoint("brands-get")?;
+                dispatch(req, &e, |r| dispatch_brands::get(&ctx, r)).await
+            }
+            _ => {
+                let e = endpoint("api-keys-list")?;
+                dispatch(req, &e, |r| dispatch_accounts::list_api_keys(&ctx, r)).await
+            }
         };
         let seen = ops.take();
         let writes = seen.iter().filter(|o| is_write(o)).count();

@@ -4,6 +4,7 @@
 use crate::views::{ApiKeyView, CreatedApiKeyView, ScopeUpdatedView};
 use dispatch_auth::{ApiKeySecret, Principal};
 use dispatch_domain::{BrandId, FieldErrors, KeyId, Mode, OrgId, Timestamp};
+use dispatch_http::ErrorCode;
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id,
 };
@@ -21,7 +22,7 @@ fn require_key_manager(principal: &Principal) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: "Managing API keys needs an owner or admin credential that reaches every brand.",
         })
     }
@@ -172,7 +173,7 @@ pub async fn create_api_key<S: CredentialStore + SessionStore + ApiKeyStore + Br
     // dashboard session may create keys of either mode.
     if mode != principal.mode && principal.session().is_none() {
         return Err(ApiError::Forbidden {
-            code: "mode_mismatch",
+            code: ErrorCode::ModeMismatch,
             message: "A credential can only create API keys of its own mode.",
         });
     }
@@ -300,7 +301,7 @@ pub async fn update_api_key_scope<S: CredentialStore + SessionStore + ApiKeyStor
 
 fn revoked() -> ApiError {
     ApiError::Conflict {
-        code: "api_key_inactive",
+        code: ErrorCode::ApiKeyInactive,
         message: "The API key is revoked or expired; its scope cannot change.".into(),
     }
 }

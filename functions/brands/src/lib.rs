@@ -17,6 +17,7 @@ use dispatch_domain::brand::{
     parse_portal_origins, parse_ticket_number_start,
 };
 use dispatch_domain::{BrandId, FieldErrors};
+use dispatch_http::ErrorCode;
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, query_param,
     reachable_brand,
@@ -62,7 +63,7 @@ struct CreateBrandInput {
 
 fn slug_taken() -> ApiError {
     ApiError::Conflict {
-        code: "slug_taken",
+        code: ErrorCode::SlugTaken,
         message: "Another brand of this organization already uses that slug.".into(),
     }
 }
@@ -76,7 +77,7 @@ pub async fn create<S: CredentialStore + SessionStore + BrandStore + Idempotency
     // Authorized before any replay: a stored answer only goes to who may create it now.
     if !principal.can_create_brands() {
         return Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: "Creating brands needs an owner or admin credential that reaches every brand.",
         });
     }
@@ -166,7 +167,7 @@ async fn changed_or_gone<S: BrandStore>(
         .await
     {
         Ok(Some(_)) => ApiError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "The brand changed while this request ran. Read it again and retry.".into(),
         },
         Ok(None) => ApiError::NotFound,
@@ -179,7 +180,7 @@ fn require_brand_manager(principal: &Principal, brand: &Brand) -> Result<(), Api
         Ok(())
     } else {
         Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: "Changing a brand needs an owner or admin credential.",
         })
     }

@@ -11,6 +11,7 @@ use dispatch_auth::Principal;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors};
+use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id, reachable_brand,
@@ -148,7 +149,7 @@ where
     {
         Ok(()) => json(StatusCode::CREATED, &CustomerView::from(&customer)),
         Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
-            code: "customer_exists",
+            code: ErrorCode::CustomerExists,
             message: "This brand already has a customer with that email address.".into(),
         }),
         Err(e) => Err(e.into()),

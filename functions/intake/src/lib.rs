@@ -19,6 +19,7 @@ use dispatch_domain::intake::{self as rules, IntakeEndpoint};
 use dispatch_domain::ticket::{Priority, Status, parse_body, parse_title};
 use dispatch_domain::{AttachmentId, Email, FieldErrors, IntakeToken, TicketId};
 use dispatch_files::Files;
+use dispatch_http::ErrorCode;
 use dispatch_http::rate_limit::{self, Limit};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, client_ip, html, idempotency, json, no_content,
@@ -28,7 +29,7 @@ use dispatch_store::{
     BrandStore, CredentialStore, CustomerStore, IdempotencyStore, IntakeStore, RateLimitStore,
     SessionStore, StoreError, TicketStore,
 };
-use dispatch_tickets::{NewTicket, TicketCustomer, open_ticket};
+use dispatch_usecases::tickets::{NewTicket, TicketCustomer, open_ticket};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -89,7 +90,7 @@ async fn managed_brand<S: BrandStore>(
         Ok(brand)
     } else {
         Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: "Managing intake endpoints needs an owner or admin credential.",
         })
     }
@@ -241,7 +242,7 @@ fn submission_error(e: SubmissionError) -> ApiError {
              multipart/form-data.",
         ),
         other => ApiError::BadRequest {
-            code: "invalid_body",
+            code: ErrorCode::InvalidBody,
             message: other.to_string(),
         },
     }
@@ -284,8 +285,8 @@ where
         )
         .map_err(|e| ApiError::Unauthorized {
             code: match e {
-                SignatureError::Stale => "signature_expired",
-                _ => "invalid_signature",
+                SignatureError::Stale => ErrorCode::SignatureExpired,
+                _ => ErrorCode::InvalidSignature,
             },
             message: match e {
                 SignatureError::Missing => "X-Dispatch-Signature header is required.",

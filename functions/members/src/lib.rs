@@ -10,6 +10,7 @@
 
 use dispatch_auth::Role;
 use dispatch_domain::{AccountId, Email, FieldErrors, MemberId};
+use dispatch_http::ErrorCode;
 use dispatch_http::{
     ApiError, Context, Reply, SessionAuth, authenticate_session, json, no_content, parse_json,
     path_id,
@@ -54,7 +55,7 @@ async fn require_admin<S: CredentialStore + SessionStore>(
         Ok(auth)
     } else {
         Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: "Managing members needs an owner or admin.",
         })
     }
@@ -144,7 +145,7 @@ where
     {
         Ok(()) => json(StatusCode::CREATED, &MemberView::from(&member)),
         Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
-            code: "already_member",
+            code: ErrorCode::AlreadyMember,
             message: "That address is already a member of this organization.".into(),
         }),
         Err(e) => Err(e.into()),
@@ -181,7 +182,7 @@ where
         .map_err(|m| ApiError::validation("role", &m))?;
     if member.role == Role::Owner {
         return Err(ApiError::Forbidden {
-            code: "owner_role_fixed",
+            code: ErrorCode::OwnerRoleFixed,
             message: "The owner's role cannot change.",
         });
     }
@@ -225,7 +226,7 @@ where
     };
     if member.role == Role::Owner {
         return Err(ApiError::Forbidden {
-            code: "owner_cannot_be_removed",
+            code: ErrorCode::OwnerCannotBeRemoved,
             message: "The owner cannot be removed.",
         });
     }

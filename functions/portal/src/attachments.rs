@@ -3,9 +3,6 @@
 
 use crate::Portal;
 use crate::tickets::own_ticket;
-use dispatch_attachments::{
-    Declared, Owner, confirm_answer, declare_upload, parse_declaration, with_download,
-};
 use dispatch_auth::portal_token::PortalClaims;
 use dispatch_domain::attachment::Attachment;
 use dispatch_domain::{AttachmentId, TicketId};
@@ -13,6 +10,9 @@ use dispatch_files::Files;
 use dispatch_http::portal::portal;
 use dispatch_http::{ApiError, Reply, json, path_id};
 use dispatch_store::{AttachmentStore, TicketStore};
+use dispatch_usecases::uploads::{
+    Declared, Owner, confirm_answer, declare_upload, parse_declaration, with_download,
+};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 

@@ -8,6 +8,7 @@ use dispatch_domain::ticket::{
     AuthorType, Comment, Priority, Status, Ticket, parse_body, parse_comment_body, parse_title,
 };
 use dispatch_domain::{CommentId, FieldErrors, TicketId};
+use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, ticket_page_response};
 use dispatch_http::portal::portal;
 use dispatch_http::{
@@ -17,7 +18,7 @@ use dispatch_store::{
     AttachmentStore, BrandStore, CommentStore, CustomerStore, IdempotencyStore, StoreError,
     TicketStore,
 };
-use dispatch_tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
+use dispatch_usecases::tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -244,7 +245,7 @@ where
         Ok((ticket, _)) => json(StatusCode::CREATED, &PortalTicket::from(&ticket)),
         // A pending upload was attached elsewhere meanwhile.
         Err(ApiError::NotFound) if claimed => Err(ApiError::Conflict {
-            code: "attachment_taken",
+            code: ErrorCode::AttachmentTaken,
             message: "An attachment was attached to another ticket meanwhile.".into(),
         }),
         Err(e) => Err(e),

@@ -6,13 +6,14 @@ use dispatch_auth::{OpaqueToken, TokenKind};
 use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::{Email, FieldErrors, Mode, Timestamp};
+use dispatch_http::ErrorCode;
 use dispatch_http::cors::{allow_origin, request_origin};
 use dispatch_http::{ApiError, Context, Reply, authenticate, json, parse_json, reachable_brand};
 use dispatch_mail::{Mail, Mailer};
 use dispatch_store::{
     BrandStore, CredentialStore, CustomerStore, PortalLink, PortalLinkStore, SessionStore,
 };
-use dispatch_tickets::find_or_create_customer;
+use dispatch_usecases::tickets::find_or_create_customer;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -107,7 +108,7 @@ where
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
     if !principal.can_manage_brand(&brand.id) {
         return Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: "Minting portal tokens needs an API key or an owner or admin session.",
         });
     }
@@ -229,7 +230,7 @@ where
     let principal = authenticate(ctx, &req).await?;
     if principal.session().is_some() {
         return Err(ApiError::Forbidden {
-            code: "api_key_required",
+            code: ErrorCode::ApiKeyRequired,
             message: "Portal sign-in links are requested by the application's backend with an API key.",
         });
     }
@@ -312,7 +313,7 @@ struct VerifyInput {
 }
 
 const INVALID_LINK: ApiError = ApiError::Unauthorized {
-    code: "invalid_link",
+    code: ErrorCode::InvalidLink,
     message: "The sign-in link is invalid, used or expired. Ask for a new one.",
 };
 
@@ -344,7 +345,7 @@ where
         && !brand.portal_origins.iter().any(|p| p.as_str() == o)
     {
         return Err(ApiError::Forbidden {
-            code: "origin_not_allowed",
+            code: ErrorCode::OriginNotAllowed,
             message: "This origin is not one of the brand's portal origins.",
         });
     }
@@ -387,7 +388,7 @@ pub async fn refresh<S: BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
         let now = ctx.clock.now();
         if now.unix() - claims.auth > MAX_REFRESH_SECS {
             return Err(ApiError::Unauthorized {
-                code: "portal_session_expired",
+                code: ErrorCode::PortalSessionExpired,
                 message: "This portal sign-in is too old to refresh. Sign in again.",
             });
         }

@@ -5,6 +5,7 @@ use crate::views::{OrganizationChoice, SignedInView};
 use dispatch_auth::session::SESSION_ABSOLUTE_SECS;
 use dispatch_auth::{OpaqueToken, Role, SessionGrant, TokenKind};
 use dispatch_domain::{AccountId, Email, MemberId, Mode, OrgId, SessionId, Timestamp};
+use dispatch_http::ErrorCode;
 use dispatch_http::cookie::{clear_session_cookie, set_session_cookie};
 use dispatch_http::{ApiError, Context, Reply, authenticate_session, json, no_content, parse_json};
 use dispatch_store::{
@@ -16,7 +17,7 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 const INVALID_TOKEN: ApiError = ApiError::Unauthorized {
-    code: "invalid_token",
+    code: ErrorCode::InvalidToken,
     message: "The sign-in link is invalid, used or expired. Request a new one.",
 };
 
@@ -304,7 +305,7 @@ where
         .ok_or(ApiError::NotFound)?;
     if target == auth.grant.org_id {
         return Err(ApiError::Conflict {
-            code: "already_in_organization",
+            code: ErrorCode::AlreadyInOrganization,
             message: "The session is already in that organization.".into(),
         });
     }

@@ -13,17 +13,14 @@ mod view;
 pub use comments::{create_comment, list_comments};
 
 use dispatch_auth::Principal;
-use dispatch_domain::attachment::{Attachment, AttachmentStatus, MAX_ATTACHMENTS_PER_CREATE};
 use dispatch_domain::brand::Brand;
 use dispatch_domain::brand::Metadata;
-use dispatch_domain::customer::{Customer, CustomerName};
+use dispatch_domain::customer::CustomerName;
 use dispatch_domain::ticket::{
-    Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
+    Priority, Status, parse_body, parse_source, parse_tags, parse_title,
 };
-use dispatch_domain::{
-    AttachmentId, BrandId, CustomerId, Email, FieldErrors, MemberId, Mode, OrgId, TicketId,
-    Timestamp,
-};
+use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, MemberId, TicketId, Timestamp};
+use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, query_param,
@@ -33,14 +30,12 @@ use dispatch_store::{
     AttachmentStore, BrandStore, CredentialStore, CustomerStore, IdempotencyStore, MemberStatus,
     MemberStore, SessionStore, StoreError, TicketFilter, TicketPatch, TicketStore,
 };
+use dispatch_usecases::tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 use view::TicketView;
-
-/// How many times a create retries when a concurrent create took its number.
-const NUMBER_ATTEMPTS: usize = 25;
 
 /// The (brand, ticket) of the path when the ticket is live and its brand exists (one
 /// round trip); 404 otherwise. Writes check first so a deleted brand's tickets stay gone.
@@ -218,7 +213,7 @@ where
             // A pending upload was attached elsewhere meanwhile.
             Err(ApiError::NotFound) if claimed => {
                 return Err(ApiError::Conflict {
-                    code: "attachment_taken",
+                    code: ErrorCode::AttachmentTaken,
                     message: "An attachment was attached to another ticket meanwhile.".into(),
                 });
             }
@@ -228,207 +223,6 @@ where
         StatusCode::CREATED,
         &TicketView::new(&ticket, customer.as_ref()),
     )
-}
-
-/// The pending uploads named by `ids` (field `attachmentIds`), ready to be recorded under
-/// `ticket`: each must be a confirmed, unexpired pending upload of the brand owned by
-/// `owner` (a portal customer, or `None` for uploads made with an API key or session).
-/// Problems are added to `errors`; the claim itself happens in the ticket's transaction.
-pub async fn claim_pending_uploads<S: AttachmentStore>(
-    ctx: &Context<S>,
-    (org, mode, brand): (&OrgId, Mode, &BrandId),
-    ids: &[String],
-    owner: Option<&CustomerId>,
-    ticket: &TicketId,
-    now: Timestamp,
-    errors: &mut FieldErrors,
-) -> Result<Vec<Attachment>, ApiError> {
-    if ids.len() > MAX_ATTACHMENTS_PER_CREATE {
-        errors.add(
-            "attachmentIds",
-            format!("at most {MAX_ATTACHMENTS_PER_CREATE} attachments"),
-        );
-    }
-    let mut attachments: Vec<Attachment> = Vec::new();
-    for (i, raw) in ids.iter().enumerate().take(MAX_ATTACHMENTS_PER_CREATE) {
-        let field = format!("attachmentIds[{i}]");
-        let pending = match AttachmentId::parse(raw) {
-            Some(id) => {
-                ctx.store
-                    .attachment(org, mode, brand, None, &id, now)
-                    .await?
-            }
-            None => None,
-        };
-        match pending.filter(|a| a.customer_id.as_ref() == owner) {
-            Some(a) if a.status == AttachmentStatus::Uploaded => {
-                if attachments.iter().any(|x| x.id == a.id) {
-                    errors.add(field, "is listed twice");
-                } else {
-                    attachments.push(Attachment {
-                        ticket_id: Some(ticket.clone()),
-                        updated_at: now,
-                        ..a
-                    });
-                }
-            }
-            Some(_) => errors.add(field, "has not been uploaded and confirmed yet"),
-            None => errors.add(field, "is not a pending upload of yours"),
-        }
-    }
-    Ok(attachments)
-}
-
-/// Whose ticket it is.
-pub enum TicketCustomer {
-    None,
-    /// Found or created in the brand by email (API, intake).
-    ByEmail(Email, Option<CustomerName>),
-    /// Already known (a portal token names its customer): no lookup.
-    Known(CustomerId),
-    /// Found or created by an address nobody proved (an unsigned form post): the ticket
-    /// is marked unverified and kept out of that customer's portal.
-    Claimed(Email, Option<CustomerName>),
-}
-
-/// A validated ticket to open.
-pub struct NewTicket {
-    /// Chosen up front, so files can be stored under it before the ticket is written.
-    pub id: TicketId,
-    pub title: String,
-    pub body: Option<String>,
-    pub status: Status,
-    pub priority: Priority,
-    pub source: String,
-    pub customer: TicketCustomer,
-    pub custom_fields: Metadata,
-    pub metadata: Metadata,
-    pub tags: Vec<String>,
-    /// Uploaded files recorded with the ticket.
-    pub attachments: Vec<Attachment>,
-    /// Pending uploads (among `attachments`) whose waiting records the create removes.
-    pub claimed_pending: Vec<AttachmentId>,
-}
-
-/// Opens a ticket in `brand`: finds or creates its customer, takes the brand's next
-/// number in the ticket's own transaction (retrying when a concurrent create took it),
-/// and records `attachments` with it. Shared by the API and intake.
-pub async fn open_ticket<S>(
-    ctx: &Context<S>,
-    org: &OrgId,
-    mode: Mode,
-    mut brand: Brand,
-    new: NewTicket,
-) -> Result<(Ticket, Option<Customer>), ApiError>
-where
-    S: BrandStore + CustomerStore + TicketStore,
-{
-    let now = ctx.clock.now();
-    let customer_verified = !matches!(new.customer, TicketCustomer::Claimed(..));
-    let (customer, customer_id) = match new.customer {
-        TicketCustomer::ByEmail(email, name) | TicketCustomer::Claimed(email, name) => {
-            let c = find_or_create_customer(ctx, org, mode, &brand.id, email, name, now).await?;
-            let id = c.id.clone();
-            (Some(c), Some(id))
-        }
-        TicketCustomer::Known(id) => (None, Some(id)),
-        TicketCustomer::None => (None, None),
-    };
-    for _ in 0..NUMBER_ATTEMPTS {
-        let ticket = Ticket {
-            id: new.id.clone(),
-            brand_id: brand.id.clone(),
-            number: brand.next_ticket_number,
-            display_number: format!(
-                "{}-{}",
-                brand.ticket_prefix.as_str(),
-                brand.next_ticket_number
-            ),
-            title: new.title.clone(),
-            body: new.body.clone(),
-            status: new.status,
-            priority: new.priority,
-            source: new.source.clone(),
-            customer_id: customer_id.clone(),
-            customer_verified,
-            custom_fields: new.custom_fields.clone(),
-            metadata: new.metadata.clone(),
-            tags: new.tags.clone(),
-            assignee_id: None,
-            comment_count: 0,
-            attachment_count: new.attachments.len() as u64,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        match ctx
-            .store
-            .create_ticket(
-                org,
-                mode,
-                &brand,
-                &ticket,
-                &new.attachments,
-                &new.claimed_pending,
-            )
-            .await
-        {
-            Ok(()) => return Ok((ticket, customer)),
-            // Another create took this number or is taking it (or the brand is gone): read
-            // the brand again.
-            Err(StoreError::Conflict(_) | StoreError::Contended) => {
-                brand = ctx
-                    .store
-                    .brand(org, mode, &brand.id)
-                    .await?
-                    .ok_or(ApiError::NotFound)?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict {
-        code: "busy",
-        message: "Too many tickets are being created at once for this brand. Retry.".into(),
-    })
-}
-
-/// The brand's customer with `email`, created (with `name`) when there is none; a
-/// concurrent create of the same address yields the one that won.
-pub async fn find_or_create_customer<S: CustomerStore>(
-    ctx: &Context<S>,
-    org: &OrgId,
-    mode: Mode,
-    brand: &BrandId,
-    email: Email,
-    name: Option<CustomerName>,
-    now: Timestamp,
-) -> Result<Customer, ApiError> {
-    if let Some(existing) = ctx
-        .store
-        .customer_by_email(org, mode, brand, &email)
-        .await?
-    {
-        return Ok(existing);
-    }
-    let customer = Customer {
-        id: CustomerId::generate(ctx.clock.now_millis()),
-        brand_id: brand.clone(),
-        email: email.clone(),
-        name,
-        metadata: Metadata::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    match ctx.store.create_customer(org, mode, &customer).await {
-        Ok(()) => Ok(customer),
-        // Created concurrently by another request: use that one.
-        Err(StoreError::Conflict(_)) => ctx
-            .store
-            .customer_by_email(org, mode, brand, &email)
-            .await?
-            .ok_or_else(|| ApiError::Internal("customer claim without customer".into())),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// `GET /v1/brands/{brandId}/tickets/{ticketId}`: two reads (credential, ticket).

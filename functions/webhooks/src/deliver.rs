@@ -18,7 +18,7 @@ use dispatch_domain::webhook::{
 use dispatch_domain::{BrandId, Clock, DeliveryId, Mode, OrgId, WebhookId};
 use dispatch_kms::{SealContext, Secrets};
 use dispatch_mail::{Mail, Mailer};
-use dispatch_queue::Queue;
+use dispatch_queue::{Queue, QueueBatchResponse, QueueEvent};
 use dispatch_store::{MemberStatus, MemberStore, StoreError, WebhookChange, WebhookStore};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -33,6 +33,8 @@ pub struct Deliver<S, M> {
     pub queue: Queue,
     pub clock: Arc<dyn Clock>,
     pub local: LocalAllowance,
+    /// TLS to receivers: the system's trust roots, loaded at init ([`http::tls_config`]).
+    pub tls: Arc<rustls::ClientConfig>,
     /// The waits between tries (`RETRY_SCHEDULE_SECS`, or the local stack's shorter one).
     pub schedule: Vec<i64>,
 }
@@ -89,28 +91,24 @@ pub fn signature(secret: &str, body: &str) -> String {
 }
 
 /// A batch of queue messages; answers which ones failed (`batchItemFailures`).
-pub async fn on_queue<S, M>(deps: &Deliver<S, M>, event: Value) -> Value
+pub async fn on_queue<S, M>(deps: &Deliver<S, M>, event: QueueEvent) -> QueueBatchResponse
 where
     S: WebhookStore + MemberStore,
     M: Mailer,
 {
-    let mut failures = Vec::new();
-    for record in event["Records"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        let id = record["messageId"].as_str().unwrap_or_default().to_string();
-        let outcome = match Job::parse(record["body"].as_str().unwrap_or_default()) {
+    let mut response = QueueBatchResponse::default();
+    for record in &event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let outcome = match Job::parse(record.body.as_deref().unwrap_or_default()) {
             Some(job) => handle(deps, &job).await.map_err(|e| e.to_string()),
             None => Err("a message that names no delivery".to_string()),
         };
         if let Err(error) = outcome {
             tracing::warn!(message_id = %id, %error, "webhook delivery message failed");
-            failures.push(json!({"itemIdentifier": id}));
+            response.add_failure(id);
         }
     }
-    json!({"batchItemFailures": failures})
+    response
 }
 
 /// What became of one message.
@@ -211,6 +209,7 @@ where
         &webhook.url,
         job.mode,
         deps.local,
+        &deps.tls,
         &headers,
         &delivery.payload,
     )

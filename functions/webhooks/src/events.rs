@@ -12,7 +12,7 @@ use dispatch_domain::ticket::{Comment, Ticket};
 use dispatch_domain::webhook::{Webhook, WebhookDelivery, WebhookEvent};
 use dispatch_domain::{BrandId, DeliveryId, EventId, Mode, OrgId, Timestamp, WebhookId};
 use dispatch_queue::Queue;
-use dispatch_store::stream::{self, item_from_image};
+use dispatch_store::stream::{self, Operation, StreamEvent, StreamRecord};
 use dispatch_store::{CustomerStore, StoreError, TicketStore, WebhookStore};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -69,24 +69,19 @@ pub struct Pending {
 /// Reads one stream record (pure). `None` for records that are no event: other item
 /// types, a ticket change that touches no tracked field (a counter, a soft delete),
 /// internal comments, removals.
-pub fn classify(record: &Value) -> Result<Option<Pending>, StoreError> {
-    let name = record["eventName"].as_str().unwrap_or_default();
-    let image = |which: &str| item_from_image(&record["dynamodb"][which]);
-    let new = match name {
-        "INSERT" | "MODIFY" => image("NewImage")?,
+pub fn classify(record: &StreamRecord) -> Result<Option<Pending>, StoreError> {
+    let operation = stream::operation(record);
+    let new = match operation {
+        Some(Operation::Insert | Operation::Modify) => stream::new_item(record),
         _ => return Ok(None),
     };
     let Some((org, mode, brand)) = stream::brand_of(&new) else {
         return Ok(None);
     };
-    let kind = new
-        .get("type")
-        .and_then(|t| t.as_s().ok())
-        .map(String::as_str);
-    let change = match (name, kind) {
-        ("INSERT", Some("ticket")) => Change::TicketCreated(stream::ticket(&new)?),
-        ("MODIFY", Some("ticket")) => {
-            let old = image("OldImage")?;
+    let change = match (operation, stream::kind(&new)) {
+        (Some(Operation::Insert), Some("ticket")) => Change::TicketCreated(stream::ticket(&new)?),
+        (Some(Operation::Modify), Some("ticket")) => {
+            let old = stream::old_item(record);
             let changes: Vec<&'static str> = TRACKED
                 .into_iter()
                 .filter(|field| old.get(*field) != new.get(*field))
@@ -97,7 +92,7 @@ pub fn classify(record: &Value) -> Result<Option<Pending>, StoreError> {
             }
             Change::TicketUpdated(ticket, changes)
         }
-        ("INSERT", Some("comment")) => {
+        (Some(Operation::Insert), Some("comment")) => {
             let comment = stream::comment(&new)?;
             if comment.is_internal() {
                 return Ok(None);
@@ -106,15 +101,14 @@ pub fn classify(record: &Value) -> Result<Option<Pending>, StoreError> {
         }
         _ => return Ok(None),
     };
-    let event_id = record["eventID"]
-        .as_str()
-        .ok_or_else(|| StoreError::Corrupt("a stream record without eventID".into()))?;
-    let seconds = record["dynamodb"]["ApproximateCreationDateTime"]
-        .as_f64()
-        .ok_or_else(|| StoreError::Corrupt("a stream record without its time".into()))?;
-    let at_millis = (seconds * 1000.0) as i64;
+    if record.event_id.is_empty() {
+        return Err(StoreError::Corrupt(
+            "a stream record without eventID".into(),
+        ));
+    }
+    let at_millis = stream::committed_at_millis(record);
     Ok(Some(Pending {
-        id: EventId::derived(at_millis, first_bits(&[event_id.as_bytes()])),
+        id: EventId::derived(at_millis, first_bits(&[record.event_id.as_bytes()])),
         org,
         mode,
         brand,
@@ -258,7 +252,7 @@ pub enum EventsError {
 
 /// One batch of stream records. Any failure fails the batch (Lambda retries it, split in
 /// halves); what was done before the failure is not done twice.
-pub async fn on_stream<S>(deps: &Events<S>, event: Value) -> Result<Value, EventsError>
+pub async fn on_stream<S>(deps: &Events<S>, event: StreamEvent) -> Result<Value, EventsError>
 where
     S: CustomerStore + TicketStore + WebhookStore,
 {
@@ -266,11 +260,7 @@ where
     let mut events = Vec::new();
     // A batch holds many records of one brand: its webhooks are read once.
     let mut webhooks_of: HashMap<(OrgId, Mode, BrandId), Vec<Webhook>> = HashMap::new();
-    for record in event["Records"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
+    for record in &event.records {
         let Some(pending) = classify(record)? else {
             continue;
         };

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -76,10 +76,12 @@ pub async fn post(
     url: &WebhookUrl,
     mode: Mode,
     local: LocalAllowance,
+    tls: &Arc<rustls::ClientConfig>,
     headers: &[(&str, String)],
     body: &str,
 ) -> Attempt {
-    match tokio::time::timeout(TOTAL_TIMEOUT, attempt(url, mode, local, headers, body)).await {
+    let once = attempt(url, mode, local, tls, headers, body);
+    match tokio::time::timeout(TOTAL_TIMEOUT, once).await {
         Ok(Ok(attempt)) => attempt,
         Ok(Err(error)) => Attempt::failed(error),
         Err(_) => Attempt::failed(format!("no answer within {} s", TOTAL_TIMEOUT.as_secs())),
@@ -90,6 +92,7 @@ async fn attempt(
     url: &WebhookUrl,
     mode: Mode,
     local: LocalAllowance,
+    tls: &Arc<rustls::ClientConfig>,
     headers: &[(&str, String)],
     body: &str,
 ) -> Result<Attempt, String> {
@@ -105,7 +108,7 @@ async fn attempt(
                 .map_err(|e| format!("not a TLS server name: {e}"))?,
             Host::Ip(ip) => rustls::pki_types::ServerName::IpAddress((*ip).into()),
         };
-        let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+        let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls))
             .connect(name, tcp)
             .await
             .map_err(|e| format!("TLS: {e}"))?;
@@ -173,25 +176,21 @@ where
 }
 
 /// The system's trust roots (Lambda's al2023 image has them), with AWS-LC as the crypto.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            let found = rustls_native_certs::load_native_certs();
-            let (added, _) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                return Err("no trust roots on this system".to_string());
-            }
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| format!("TLS: {e}"))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Ok(Arc::new(config))
-        })
-        .clone()
+/// Built once at init: a system without roots fails the init, not every delivery.
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err("no trust roots on this system".to_string());
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 #[cfg(test)]
@@ -237,6 +236,7 @@ mod tests {
                 &WebhookUrl::parse(url).unwrap(),
                 Mode::Test,
                 LocalAllowance(true),
+                &tls_config().unwrap(),
                 &[],
                 "{}",
             )

@@ -19,9 +19,11 @@ use dispatch_domain::webhook::{
     self as rules, Host, LocalAllowance, Webhook, WebhookDelivery, WebhookUrl,
 };
 use dispatch_domain::{FieldErrors, Mode, WebhookId};
+use dispatch_http::ErrorCode;
 use dispatch_http::idempotency::{self, ReplayBody};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, json, no_content, parse_json, path_id, reachable_brand,
+    ApiError, ConfigError, Context, Reply, authenticate, json, no_content, parse_json, path_id,
+    reachable_brand,
 };
 use dispatch_kms::{SealContext, Secrets};
 use dispatch_store::{
@@ -49,12 +51,12 @@ pub struct Webhooks<S> {
 
 impl<S> Webhooks<S> {
     /// The production wiring for a function that reads or deletes (no KMS client).
-    pub fn reader(ctx: Context<S>) -> Webhooks<S> {
-        Webhooks {
+    pub fn reader(ctx: Context<S>) -> Result<Webhooks<S>, ConfigError> {
+        Ok(Webhooks {
             ctx,
             secrets: None,
-            local: local_allowance_from_env(),
-        }
+            local: local_allowance_from_env()?,
+        })
     }
 
     fn secrets(&self) -> Result<&Secrets, ApiError> {
@@ -64,9 +66,15 @@ impl<S> Webhooks<S> {
     }
 }
 
-/// `WEBHOOK_ALLOW_LOCAL=true`, exactly; the template never sets it (the suite checks).
-pub fn local_allowance_from_env() -> LocalAllowance {
-    LocalAllowance(std::env::var("WEBHOOK_ALLOW_LOCAL").as_deref() == Ok("true"))
+/// `WEBHOOK_ALLOW_LOCAL=true` or `false` (unset: false); the template never sets it (the
+/// suite checks).
+pub fn local_allowance_from_env() -> Result<LocalAllowance, ConfigError> {
+    let var = dispatch_http::config::env_var("WEBHOOK_ALLOW_LOCAL");
+    Ok(LocalAllowance(dispatch_http::config::parse_flag(
+        "WEBHOOK_ALLOW_LOCAL",
+        var.as_deref(),
+        false,
+    )?))
 }
 
 /// A webhook as the API shows it: never its secret.
@@ -148,7 +156,7 @@ fn require_manager(principal: &Principal, brand: &Brand) -> Result<(), ApiError>
         Ok(())
     } else {
         Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: "Managing webhooks needs an owner or admin credential.",
         })
     }
@@ -257,7 +265,7 @@ async fn create_once<S: WebhookStore>(
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::Conflict {
-                code: "webhook_limit_reached",
+                code: ErrorCode::WebhookLimitReached,
                 message: format!(
                     "A brand has at most {} webhooks. Delete one first.",
                     rules::MAX_WEBHOOKS_PER_BRAND

@@ -117,7 +117,17 @@ pub fn object_key(
     id: &AttachmentId,
 ) -> String {
     let parent = ticket.map_or("pending", TicketId::as_str);
-    format!("{org}/{mode}/{brand}/{parent}/{id}")
+    format!("{}{parent}/{id}", brand_prefix(org, mode, brand))
+}
+
+/// Every object of a brand (what a deleted brand's cleanup removes).
+pub fn brand_prefix(org: &OrgId, mode: Mode, brand: &BrandId) -> String {
+    format!("{org}/{mode}/{brand}/")
+}
+
+/// The objects of a brand's pending uploads (no ticket yet).
+pub fn pending_prefix(org: &OrgId, mode: Mode, brand: &BrandId) -> String {
+    format!("{}pending/", brand_prefix(org, mode, brand))
 }
 
 /// The file's name as the client declared it, without any directory part: 1–255

@@ -1,5 +1,6 @@
 //! The one place a request's credential becomes a [`Principal`].
 
+use crate::ErrorCode;
 use crate::config::AuthConfig;
 use crate::{ApiError, Context, cookie};
 use dispatch_auth::csrf::cookie_request_allowed;
@@ -13,35 +14,35 @@ use lambda_http::Request;
 use lambda_http::http::header::{AUTHORIZATION, ORIGIN};
 
 const MISSING: ApiError = ApiError::Unauthorized {
-    code: "authentication_required",
+    code: ErrorCode::AuthenticationRequired,
     message: "Send a credential as 'Authorization: Bearer <token>' or sign in.",
 };
 const INVALID_KEY: ApiError = ApiError::Unauthorized {
-    code: "invalid_api_key",
+    code: ErrorCode::InvalidApiKey,
     message: "The API key is not valid.",
 };
 const EXPIRED_KEY: ApiError = ApiError::Unauthorized {
-    code: "expired_api_key",
+    code: ErrorCode::ExpiredApiKey,
     message: "The API key has expired.",
 };
 const INVALID_SESSION: ApiError = ApiError::Unauthorized {
-    code: "invalid_session",
+    code: ErrorCode::InvalidSession,
     message: "The session is not valid. Sign in again.",
 };
 const EXPIRED_SESSION: ApiError = ApiError::Unauthorized {
-    code: "session_expired",
+    code: ErrorCode::SessionExpired,
     message: "The session has expired. Sign in again.",
 };
 const INVALID_CREDENTIAL: ApiError = ApiError::Unauthorized {
-    code: "invalid_credential",
+    code: ErrorCode::InvalidCredential,
     message: "The credential is not valid for this endpoint.",
 };
 const CSRF: ApiError = ApiError::Forbidden {
-    code: "csrf_failed",
+    code: ErrorCode::CsrfFailed,
     message: "Cookie-authenticated changes must come from the dashboard's origin.",
 };
 const SESSION_REQUIRED: ApiError = ApiError::Forbidden {
-    code: "session_required",
+    code: ErrorCode::SessionRequired,
     message: "This endpoint needs a dashboard session, not an API key.",
 };
 

@@ -8,10 +8,8 @@
 //! - any other origin gets no `Access-Control-Allow-Origin`, so the browser blocks the
 //!   call. An origin is never reflected unless it is on a list.
 
-use crate::AuthConfig;
 use lambda_http::http::{HeaderValue, header};
 use lambda_http::{Body, Request, Response};
-use std::sync::OnceLock;
 
 /// Paths whose CORS answer is decided per request by the portal token.
 pub const PORTAL_PREFIX: &str = "/v1/portal/";
@@ -20,12 +18,6 @@ pub const PORTAL_PREFIX: &str = "/v1/portal/";
 pub const PORTAL_ALLOW_HEADERS: &str = "authorization, content-type, x-idempotency-key";
 pub const DASHBOARD_ALLOW_HEADERS: &str =
     "authorization, content-type, x-idempotency-key, dispatch-mode";
-
-/// The dashboard's origins, read once per process from `DASHBOARD_ORIGINS`.
-pub fn dashboard_origins() -> &'static [String] {
-    static ORIGINS: OnceLock<Vec<String>> = OnceLock::new();
-    ORIGINS.get_or_init(|| AuthConfig::from_env().dashboard_origins)
-}
 
 /// The request's `Origin`, if it sent one.
 pub fn request_origin(req: &Request) -> Option<&str> {
@@ -59,7 +51,12 @@ pub fn allow_origin(response: &mut Response<Body>, origin: &str, credentials: bo
 
 /// For dashboard routes: the dashboard's origins may read answers, with the cookie.
 /// Portal and intake answers are left alone (the portal sets its own).
-pub(crate) fn apply_dashboard(response: &mut Response<Body>, path: &str, origin: Option<&str>) {
+pub(crate) fn apply_dashboard(
+    response: &mut Response<Body>,
+    path: &str,
+    origin: Option<&str>,
+    dashboard_origins: &[String],
+) {
     if path.starts_with(PORTAL_PREFIX)
         || path.starts_with("/v1/forms/")
         || response
@@ -68,7 +65,7 @@ pub(crate) fn apply_dashboard(response: &mut Response<Body>, path: &str, origin:
     {
         return;
     }
-    if let Some(origin) = origin.filter(|o| dashboard_origins().iter().any(|d| d == o)) {
+    if let Some(origin) = origin.filter(|o| dashboard_origins.iter().any(|d| d == o)) {
         allow_origin(response, origin, true);
     }
 }

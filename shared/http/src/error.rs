@@ -6,32 +6,111 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+/// Every `code` an error answer can carry: the one list, which docs/api.md's table must
+/// match (the suite checks both ways).
+macro_rules! error_codes {
+    ($($variant:ident = $text:literal,)*) => {
+        /// The machine-readable `code` of an error answer.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, alphabetically.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as the JSON body spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AlreadyInOrganization = "already_in_organization",
+    AlreadyMember = "already_member",
+    ApiKeyInactive = "api_key_inactive",
+    ApiKeyRequired = "api_key_required",
+    AttachmentTaken = "attachment_taken",
+    AuthenticationRequired = "authentication_required",
+    Busy = "busy",
+    ConcurrentUpdate = "concurrent_update",
+    Conflict = "conflict",
+    CsrfFailed = "csrf_failed",
+    CustomerExists = "customer_exists",
+    ExpiredApiKey = "expired_api_key",
+    Forbidden = "forbidden",
+    IdempotencyInProgress = "idempotency_in_progress",
+    IdempotencyKeyReused = "idempotency_key_reused",
+    InternalError = "internal_error",
+    InvalidApiKey = "invalid_api_key",
+    InvalidBody = "invalid_body",
+    InvalidCredential = "invalid_credential",
+    InvalidCursor = "invalid_cursor",
+    InvalidJson = "invalid_json",
+    InvalidLink = "invalid_link",
+    InvalidPortalToken = "invalid_portal_token",
+    InvalidSession = "invalid_session",
+    InvalidSignature = "invalid_signature",
+    InvalidToken = "invalid_token",
+    ModeMismatch = "mode_mismatch",
+    NotFound = "not_found",
+    OrganizationChoiceRequired = "organization_choice_required",
+    OriginNotAllowed = "origin_not_allowed",
+    OwnerCannotBeRemoved = "owner_cannot_be_removed",
+    OwnerRoleFixed = "owner_role_fixed",
+    PayloadTooLarge = "payload_too_large",
+    PortalSessionExpired = "portal_session_expired",
+    PortalTokenExpired = "portal_token_expired",
+    RateLimited = "rate_limited",
+    ServiceUnavailable = "service_unavailable",
+    SessionExpired = "session_expired",
+    SessionRequired = "session_required",
+    SignatureExpired = "signature_expired",
+    SlugTaken = "slug_taken",
+    UnsupportedMediaType = "unsupported_media_type",
+    UploadMismatch = "upload_mismatch",
+    UploadMissing = "upload_missing",
+    ValidationError = "validation_error",
+    WebhookLimitReached = "webhook_limit_reached",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything a handler can answer other than success. The first variants are the
 /// client's to fix (4xx); `Internal` is ours (5xx, details logged, never sent).
 #[derive(Debug)]
 pub enum ApiError {
     Validation(Vec<FieldError>),
     BadRequest {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     Unauthorized {
-        code: &'static str,
+        code: ErrorCode,
         message: &'static str,
     },
     Forbidden {
-        code: &'static str,
+        code: ErrorCode,
         message: &'static str,
     },
     NotFound,
     Conflict {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     /// 422: well-formed, but the state of things does not allow it (e.g. the uploaded file
     /// is not what was declared).
     Unprocessable {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     PayloadTooLarge,
@@ -101,34 +180,38 @@ impl ApiError {
 
     pub fn into_response(self, request_id: &str) -> Response<Body> {
         let status = self.status();
-        let (code, message, errors): (&str, String, Option<&[FieldError]>) = match &self {
+        let (code, message, errors): (ErrorCode, String, Option<&[FieldError]>) = match &self {
             ApiError::Validation(errors) => (
-                "validation_error",
+                ErrorCode::ValidationError,
                 "The request has invalid fields.".into(),
                 Some(errors),
             ),
             ApiError::BadRequest { code, message }
             | ApiError::Conflict { code, message }
-            | ApiError::Unprocessable { code, message } => (code, message.clone(), None),
+            | ApiError::Unprocessable { code, message } => (*code, message.clone(), None),
             ApiError::Unauthorized { code, message } | ApiError::Forbidden { code, message } => {
-                (code, (*message).into(), None)
+                (*code, (*message).into(), None)
             }
-            ApiError::NotFound => ("not_found", "The resource does not exist.".into(), None),
+            ApiError::NotFound => (
+                ErrorCode::NotFound,
+                "The resource does not exist.".into(),
+                None,
+            ),
             ApiError::PayloadTooLarge => (
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 "The request body is larger than 256 KiB.".into(),
                 None,
             ),
             ApiError::UnsupportedMediaType(accepted) => {
-                ("unsupported_media_type", (*accepted).into(), None)
+                (ErrorCode::UnsupportedMediaType, (*accepted).into(), None)
             }
             ApiError::RateLimited { .. } => (
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "Too many requests. Try again later.".into(),
                 None,
             ),
             ApiError::ChoiceRequired(_) => (
-                "organization_choice_required",
+                ErrorCode::OrganizationChoiceRequired,
                 "This address has invitations and no organization yet. Send the same token \
                  again with the organizationId of the invitation to accept."
                     .into(),
@@ -137,7 +220,7 @@ impl ApiError {
             ApiError::Unavailable(detail) => {
                 tracing::warn!(request_id, error = %detail, "dependency unavailable");
                 (
-                    "service_unavailable",
+                    ErrorCode::ServiceUnavailable,
                     "A service we depend on is busy or unreachable. Retry after a moment.".into(),
                     None,
                 )
@@ -145,14 +228,14 @@ impl ApiError {
             ApiError::Internal(detail) => {
                 tracing::error!(request_id, error = %detail, "internal error");
                 (
-                    "internal_error",
+                    ErrorCode::InternalError,
                     "Something went wrong on our side.".into(),
                     None,
                 )
             }
         };
         let body = ErrorBody {
-            code,
+            code: code.as_str(),
             message: &message,
             errors,
             invitations: match &self {
@@ -198,15 +281,28 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// The safe default for a storage outcome a handler did not answer itself: what the
+    /// client can act on is a 4xx (the item is gone: 404; a condition failed: 409), only
+    /// what is ours to fix is a 5xx. Handlers that know better (a taken slug, a customer
+    /// that exists) match the outcome first.
     fn from(err: StoreError) -> ApiError {
         match err {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(what) => ApiError::Conflict {
+                code: ErrorCode::Conflict,
+                message: format!(
+                    "The request conflicts with the current state ({what}). Read it again."
+                ),
+            },
             // Nothing was written; the client's retry will go through.
             StoreError::Contended => ApiError::Conflict {
-                code: "concurrent_update",
+                code: ErrorCode::ConcurrentUpdate,
                 message: "Another request changed the same data at the same moment. Retry.".into(),
             },
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
-            other => ApiError::Internal(other.to_string()),
+            other @ (StoreError::Config(_) | StoreError::Corrupt(_) | StoreError::Backend(_)) => {
+                ApiError::Internal(other.to_string())
+            }
         }
     }
 }

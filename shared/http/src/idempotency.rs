@@ -2,6 +2,7 @@
 //! hours gets the first answer and creates nothing; the same key with a different body is
 //! 409. Stored in DynamoDB, so it survives Lambda restarts and holds across instances.
 
+use crate::ErrorCode;
 use crate::{ApiError, Context, Reply};
 use dispatch_auth::{Principal, SecretHash};
 use dispatch_domain::{Mode, OrgId};
@@ -98,7 +99,7 @@ where
         Claim::Done(answer) => return Ok(replay(answer)),
         Claim::InProgress => {
             return Err(ApiError::Conflict {
-                code: "idempotency_in_progress",
+                code: ErrorCode::IdempotencyInProgress,
                 message:
                     "A request with this idempotency key is still being processed. Retry shortly."
                         .into(),
@@ -106,7 +107,7 @@ where
         }
         Claim::Mismatch => {
             return Err(ApiError::Conflict {
-                code: "idempotency_key_reused",
+                code: ErrorCode::IdempotencyKeyReused,
                 message: "This idempotency key was used with a different request.".into(),
             });
         }

@@ -13,6 +13,8 @@ pub mod portal;
 pub mod rate_limit;
 pub mod request;
 pub mod response;
+pub mod route;
+mod route_table;
 pub mod scope;
 
 use dispatch_auth::cursor::CursorKey;
@@ -25,10 +27,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use auth::{SessionAuth, authenticate, authenticate_session};
-pub use config::AuthConfig;
-pub use error::ApiError;
+pub use config::{AuthConfig, ConfigError};
+pub use error::{ApiError, ErrorCode};
 pub use request::{client_ip, parse_json, path_id, query_param, request_id};
 pub use response::{html, json, no_content};
+pub use route::{Endpoint, Route};
 pub use scope::{reachable_brand, ticket_path};
 
 /// What a handler returns: a response, or an error that becomes the JSON error body.
@@ -49,14 +52,14 @@ pub struct Context<S> {
 impl<S> Context<S> {
     /// The production wiring: the system clock and configuration from the environment.
     /// Signing keys come from Secrets Manager (`dispatch_secrets`), through [`Context::with_keys`].
-    pub fn from_env(store: S) -> Context<S> {
-        Context {
+    pub fn from_env(store: S) -> Result<Context<S>, ConfigError> {
+        Ok(Context {
             store,
             clock: Arc::new(SystemClock),
-            auth: AuthConfig::from_env(),
+            auth: AuthConfig::from_env()?,
             cursors: None,
             portal_keys: None,
-        }
+        })
     }
 
     /// The signing keys this function was given (read at init).
@@ -113,7 +116,7 @@ impl<S> Context<S> {
 /// 10 s (template.yaml) with a bare 503 from API Gateway, billed in full.
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
 
-pub async fn dispatch<F, Fut>(req: Request, handler: F) -> Response<Body>
+pub async fn dispatch<F, Fut>(req: Request, endpoint: &Endpoint, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Reply>,
@@ -127,6 +130,8 @@ where
     // The body limit holds for every route, before authentication or any lookup.
     let result = if req.body().len() > request::MAX_BODY_BYTES {
         Err(ApiError::PayloadTooLarge)
+    } else if let Err(unknown) = endpoint.route.check_query(&req) {
+        Err(unknown)
     } else {
         // Work left behind by the deadline is whatever single AWS calls had completed:
         // each is atomic (writes that belong together are one transaction), and an
@@ -139,7 +144,12 @@ where
         Ok(response) => response,
         Err(err) => err.into_response(&id),
     };
-    cors::apply_dashboard(&mut response, &path, origin.as_deref());
+    cors::apply_dashboard(
+        &mut response,
+        &path,
+        origin.as_deref(),
+        &endpoint.dashboard_origins,
+    );
     response::finish(&mut response, &id);
     tracing::info!(
         request_id = %id,
@@ -151,15 +161,18 @@ where
     response
 }
 
-/// The Lambda entry point: initializes logging and serves `handler` forever.
-pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+/// The Lambda entry point: serves `handler` forever as `function`'s route (a binary
+/// passes `env!("CARGO_BIN_NAME")`). An unknown function or malformed configuration
+/// fails the init.
+pub async fn serve<F, Fut>(function: &str, handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Request) -> Fut + Sync,
     Fut: Future<Output = Reply> + Send,
 {
-    let handler = &handler;
+    let endpoint = Endpoint::new(function, &AuthConfig::from_env()?)?;
+    let (endpoint, handler) = (&endpoint, &handler);
     lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(dispatch(req, handler).await)
+        Ok::<_, Infallible>(dispatch(req, endpoint, handler).await)
     }))
     .await
 }

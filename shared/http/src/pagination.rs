@@ -1,5 +1,6 @@
 //! Cursor pagination: `?limit&cursor` in, `{data, pagination}` out.
 
+use crate::ErrorCode;
 use crate::{ApiError, Reply, json, query_param};
 use dispatch_auth::cursor::CursorKey;
 use lambda_http::Request;
@@ -25,7 +26,7 @@ pub fn page_request(req: &Request, key: &CursorKey, scope: &str) -> Result<PageR
         Some(cursor) => Some(
             key.open(scope, &cursor)
                 .ok_or_else(|| ApiError::BadRequest {
-                    code: "invalid_cursor",
+                    code: ErrorCode::InvalidCursor,
                     message: "The cursor is not valid for this list.".into(),
                 })?,
         ),

@@ -1,6 +1,7 @@
 //! Portal requests: a `pt_` token verified with no storage read, an origin check, and the
 //! CORS answer the token's brand allows.
 
+use crate::ErrorCode;
 use crate::{ApiError, Context, Reply, cors, request_id};
 use dispatch_auth::portal_token::{PortalClaims, PortalTokenError};
 use dispatch_auth::{Credential, CredentialError};
@@ -9,15 +10,15 @@ use lambda_http::http::header::AUTHORIZATION;
 use std::future::Future;
 
 const MISSING: ApiError = ApiError::Unauthorized {
-    code: "authentication_required",
+    code: ErrorCode::AuthenticationRequired,
     message: "Send a portal token as 'Authorization: Bearer pt_…'.",
 };
 const NOT_PORTAL: ApiError = ApiError::Unauthorized {
-    code: "invalid_credential",
+    code: ErrorCode::InvalidCredential,
     message: "This endpoint takes a portal token (pt_…).",
 };
 const ORIGIN_NOT_ALLOWED: ApiError = ApiError::Forbidden {
-    code: "origin_not_allowed",
+    code: ErrorCode::OriginNotAllowed,
     message: "This origin is not one of the brand's portal origins.",
 };
 
@@ -48,11 +49,11 @@ pub fn authenticate_portal<S>(ctx: &Context<S>, req: &Request) -> Result<PortalC
         .verify(&token.0, ctx.clock.now().unix())
         .map_err(|e| match e {
             PortalTokenError::Expired => ApiError::Unauthorized {
-                code: "portal_token_expired",
+                code: ErrorCode::PortalTokenExpired,
                 message: "The portal token has expired. Ask the application for a new one.",
             },
             _ => ApiError::Unauthorized {
-                code: "invalid_portal_token",
+                code: ErrorCode::InvalidPortalToken,
                 message: "The portal token is not valid.",
             },
         })

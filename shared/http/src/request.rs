@@ -1,6 +1,7 @@
 //! Reading requests: request id, JSON bodies, path and query parameters.
 
 use crate::ApiError;
+use crate::ErrorCode;
 use dispatch_domain::FieldError;
 use dispatch_domain::random;
 use lambda_http::request::RequestContext;
@@ -191,12 +192,12 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes: &[u8] = if empty { b"{}" } else { bytes };
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest {
-            code: "invalid_json",
+            code: ErrorCode::InvalidJson,
             message: "The request body is not valid JSON.".into(),
         })?;
     if !value.is_object() {
         return Err(ApiError::BadRequest {
-            code: "invalid_json",
+            code: ErrorCode::InvalidJson,
             message: "The request body must be a JSON object.".into(),
         });
     }

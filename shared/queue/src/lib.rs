@@ -1,6 +1,9 @@
 //! The webhook delivery queue (SQS): what the stream's event function hands each delivery
 //! to, and what the delivery function re-enqueues a retry on.
 
+pub use aws_lambda_events::event::sqs::{
+    SqsBatchResponse as QueueBatchResponse, SqsEvent as QueueEvent,
+};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

@@ -1,78 +1,100 @@
-//! The table's stream records, read with the same item parsers as the table: a record's
-//! image arrives as DynamoDB JSON inside a Lambda event (`{"S": "…"}`, `{"N": "1"}`,
-//! binary in base64), and becomes an [`Item`] first.
+//! The table's stream records, typed as Lambda delivers them (`aws_lambda_events`), read
+//! with the same item parsers as the table: a record's image becomes an [`Item`] first.
+//! What the stream functions look for in a record (a deleted brand, a pending upload that
+//! expired, the brand an item belongs to) is parsed here, beside the keys it reads.
 
 use crate::StoreError;
 use crate::item::Item;
+use crate::keys;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine;
+use dispatch_domain::attachment;
 use dispatch_domain::ticket::{Comment, Ticket};
 use dispatch_domain::{BrandId, Mode, OrgId};
-use serde_json::Value;
 
-/// A stream image (`NewImage`, `OldImage`, `Keys`) as an item.
-pub fn item_from_image(image: &Value) -> Result<Item, StoreError> {
-    let map = image
-        .as_object()
-        .ok_or_else(|| StoreError::Corrupt("a stream image is not an object".into()))?;
-    map.iter()
-        .map(|(name, value)| Ok((name.clone(), attribute(value)?)))
+pub use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
+
+/// What a record did to its item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Insert,
+    Modify,
+    Remove,
+}
+
+/// The record's operation (`None` for a name DynamoDB does not send).
+pub fn operation(record: &StreamRecord) -> Option<Operation> {
+    match record.event_name.as_str() {
+        "INSERT" => Some(Operation::Insert),
+        "MODIFY" => Some(Operation::Modify),
+        "REMOVE" => Some(Operation::Remove),
+        _ => None,
+    }
+}
+
+/// The item after the change (empty for a removal).
+pub fn new_item(record: &StreamRecord) -> Item {
+    item_from_image(&record.change.new_image)
+}
+
+/// The item before the change (empty for an insert).
+pub fn old_item(record: &StreamRecord) -> Item {
+    item_from_image(&record.change.old_image)
+}
+
+/// When the change was committed (`ApproximateCreationDateTime`, whole seconds), in
+/// milliseconds.
+pub fn committed_at_millis(record: &StreamRecord) -> i64 {
+    record
+        .change
+        .approximate_creation_date_time
+        .timestamp_millis()
+}
+
+/// Whether DynamoDB's TTL removed the item (not a request).
+pub fn removed_by_ttl(record: &StreamRecord) -> bool {
+    operation(record) == Some(Operation::Remove)
+        && record.user_identity.as_ref().is_some_and(|who| {
+            who.type_ == "Service" && who.principal_id == "dynamodb.amazonaws.com"
+        })
+}
+
+/// A stream image as an item.
+pub fn item_from_image(image: &serde_dynamo::Item) -> Item {
+    image
+        .iter()
+        .map(|(name, value)| (name.clone(), attribute(value)))
         .collect()
 }
 
-fn attribute(value: &Value) -> Result<AttributeValue, StoreError> {
-    let corrupt = || StoreError::Corrupt(format!("a stream attribute: {value}"));
-    let object = value
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .ok_or_else(corrupt)?;
-    let (kind, inner) = object.iter().next().ok_or_else(corrupt)?;
-    let text = || inner.as_str().map(str::to_string).ok_or_else(corrupt);
-    let texts = || -> Result<Vec<String>, StoreError> {
-        inner
-            .as_array()
-            .ok_or_else(corrupt)?
-            .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(corrupt))
-            .collect()
-    };
-    let bytes = |s: &str| {
-        base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map(Blob::new)
-            .map_err(|_| corrupt())
-    };
-    Ok(match kind.as_str() {
-        "S" => AttributeValue::S(text()?),
-        "N" => AttributeValue::N(text()?),
-        "BOOL" => AttributeValue::Bool(inner.as_bool().ok_or_else(corrupt)?),
-        "NULL" => AttributeValue::Null(true),
-        "B" => AttributeValue::B(bytes(&text()?)?),
-        "SS" => AttributeValue::Ss(texts()?),
-        "NS" => AttributeValue::Ns(texts()?),
-        "BS" => AttributeValue::Bs(
-            texts()?
-                .iter()
-                .map(|s| bytes(s))
-                .collect::<Result<_, _>>()?,
-        ),
-        "L" => AttributeValue::L(
-            inner
-                .as_array()
-                .ok_or_else(corrupt)?
-                .iter()
-                .map(attribute)
-                .collect::<Result<_, _>>()?,
-        ),
-        "M" => AttributeValue::M(item_from_image(inner)?),
-        _ => return Err(corrupt()),
-    })
+fn attribute(value: &serde_dynamo::AttributeValue) -> AttributeValue {
+    use serde_dynamo::AttributeValue as V;
+    match value {
+        V::S(s) => AttributeValue::S(s.clone()),
+        V::N(n) => AttributeValue::N(n.clone()),
+        V::Bool(b) => AttributeValue::Bool(*b),
+        V::Null(n) => AttributeValue::Null(*n),
+        V::B(b) => AttributeValue::B(Blob::new(b.clone())),
+        V::Ss(s) => AttributeValue::Ss(s.clone()),
+        V::Ns(n) => AttributeValue::Ns(n.clone()),
+        V::Bs(b) => AttributeValue::Bs(b.iter().map(|x| Blob::new(x.clone())).collect()),
+        V::L(l) => AttributeValue::L(l.iter().map(attribute).collect()),
+        V::M(m) => AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect()),
+    }
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+/// The item's `type` attribute (`brand`, `ticket`, `comment`, `attachment`, …).
+pub fn kind(item: &Item) -> Option<&str> {
+    text(item, "type")
 }
 
 /// The tenant, mode and brand of an item in a brand's partition (`ORG#{org}#{mode}#BRAND#{brand}`).
 pub fn brand_of(item: &Item) -> Option<(OrgId, Mode, BrandId)> {
-    let pk = item.get(crate::keys::PK)?.as_s().ok()?;
+    let pk = text(item, keys::PK)?;
     let rest = pk.strip_prefix("ORG#")?;
     let mut parts = rest.split('#');
     let org = OrgId::parse(parts.next()?)?;
@@ -80,6 +102,41 @@ pub fn brand_of(item: &Item) -> Option<(OrgId, Mode, BrandId)> {
     (parts.next()? == "BRAND").then_some(())?;
     let brand = BrandId::parse(parts.next()?)?;
     parts.next().is_none().then_some((org, mode, brand))
+}
+
+/// The brand a `REMOVE` record deleted, when it is one: its item sits in the partition its
+/// own organization and mode would have (no foreign keys are trusted).
+pub fn removed_brand(record: &StreamRecord) -> Option<(OrgId, Mode, BrandId)> {
+    if operation(record) != Some(Operation::Remove) {
+        return None;
+    }
+    let old = old_item(record);
+    if kind(&old) != Some("brand") {
+        return None;
+    }
+    let pk = text(&old, keys::PK)?;
+    let org = OrgId::parse(text(&old, "orgId")?)?;
+    let mode = Mode::parse(pk.rsplit('#').next()?)?;
+    (pk == keys::tenant(&org, mode)).then_some(())?;
+    let brand = BrandId::parse(text(&old, "id")?)?;
+    Some((org, mode, brand))
+}
+
+/// The S3 key of a pending upload that expired unclaimed: removed by DynamoDB's TTL (a
+/// ticket create claiming it deletes the record by request, and keeps the object), with a
+/// key under the pending prefix of the partition the record lived in.
+pub fn expired_pending_upload(record: &StreamRecord) -> Option<String> {
+    if !removed_by_ttl(record) {
+        return None;
+    }
+    let old = old_item(record);
+    if kind(&old) != Some("attachment") || old.contains_key("ticketId") {
+        return None;
+    }
+    let (org, mode, brand) = brand_of(&old)?;
+    let key = text(&old, "objectKey")?;
+    key.starts_with(&attachment::pending_prefix(&org, mode, &brand))
+        .then(|| key.to_string())
 }
 
 /// A ticket item, as the table's reads parse it.
@@ -95,16 +152,34 @@ pub fn comment(item: &Item) -> Result<Comment, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn record(value: Value) -> StreamRecord {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn removal(old: Value, by_ttl: bool) -> StreamRecord {
+        let identity = if by_ttl {
+            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"})
+        } else {
+            Value::Null
+        };
+        record(json!({
+            "awsRegion": "us-east-1", "eventID": "1", "eventName": "REMOVE",
+            "userIdentity": identity,
+            "dynamodb": {"OldImage": old, "SizeBytes": 10, "ApproximateCreationDateTime": 1.5e9}
+        }))
+    }
 
     #[test]
     fn every_attribute_kind_reads_back() {
-        let item = item_from_image(&json!({
+        let image: serde_dynamo::Item = serde_json::from_value(json!({
             "s": {"S": "x"}, "n": {"N": "12"}, "b": {"BOOL": true}, "z": {"NULL": true},
             "bin": {"B": "AP8="}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1"]},
             "l": {"L": [{"S": "a"}, {"N": "2"}]}, "m": {"M": {"k": {"S": "v"}}},
         }))
         .unwrap();
+        let item = item_from_image(&image);
         assert_eq!(item["s"], AttributeValue::S("x".into()));
         assert_eq!(item["n"], AttributeValue::N("12".into()));
         assert_eq!(item["bin"], AttributeValue::B(Blob::new(vec![0, 255])));
@@ -120,8 +195,28 @@ mod tests {
             json!({"a": {"B": "not base64!"}}),
             json!([1]),
         ] {
-            assert!(item_from_image(&bad).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<serde_dynamo::Item>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn a_record_reads_its_operation_images_and_time() {
+        let r = record(json!({
+            "awsRegion": "us-east-1", "eventID": "e1", "eventName": "MODIFY",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1700000000.25, "SizeBytes": 10,
+                "NewImage": {"type": {"S": "ticket"}}, "OldImage": {"type": {"S": "x"}}
+            }
+        }));
+        assert_eq!(operation(&r), Some(Operation::Modify));
+        assert_eq!(kind(&new_item(&r)), Some("ticket"));
+        assert_eq!(kind(&old_item(&r)), Some("x"));
+        // Whole seconds: what Lambda sends by default, and all the event types keep.
+        assert_eq!(committed_at_millis(&r), 1_700_000_000_000);
+        assert!(!removed_by_ttl(&r));
     }
 
     #[test]
@@ -139,5 +234,58 @@ mod tests {
             let item: Item = [("pk".to_string(), AttributeValue::S(bad.clone()))].into();
             assert_eq!(brand_of(&item), None, "{bad}");
         }
+    }
+
+    fn pending(by_ttl: bool, ticket: Option<&str>, key: &str) -> StreamRecord {
+        let org = OrgId::generate(1);
+        let brand = BrandId::generate(1);
+        let mut image = json!({
+            "pk": {"S": crate::keys::brand_partition(&org, Mode::Test, &brand)},
+            "type": {"S": "attachment"},
+            "objectKey": {"S": key.replace("{org}", org.as_str()).replace("{brand}", brand.as_str())}
+        });
+        if let Some(t) = ticket {
+            image["ticketId"] = json!({"S": t});
+        }
+        removal(image, by_ttl)
+    }
+
+    #[test]
+    fn only_ttl_expired_pending_uploads_lose_their_object() {
+        let key = "{org}/test/{brand}/pending/att_1";
+        let expired = expired_pending_upload(&pending(true, None, key)).unwrap();
+        assert!(expired.ends_with("/pending/att_1"), "{expired}");
+        // Claimed by a ticket create (a request's delete): the ticket now uses the object.
+        assert!(expired_pending_upload(&pending(false, None, key)).is_none());
+        assert!(expired_pending_upload(&pending(true, Some("tkt_1"), key)).is_none());
+        // A key outside the record's own pending prefix is never touched.
+        let foreign = "org_2/test/{brand}/pending/x";
+        assert!(expired_pending_upload(&pending(true, None, foreign)).is_none());
+    }
+
+    fn brand_removal(event: &str, kind: &str, pk: &str, org: &str, id: &str) -> StreamRecord {
+        let mut r = removal(
+            json!({"pk": {"S": pk}, "type": {"S": kind}, "orgId": {"S": org}, "id": {"S": id}}),
+            false,
+        );
+        r.event_name = event.to_string();
+        r
+    }
+
+    #[test]
+    fn only_brand_removals_with_consistent_keys_are_taken() {
+        let org = OrgId::generate(1);
+        let brand = BrandId::generate(1);
+        let pk = format!("ORG#{org}#test");
+        let (o, b) = (org.as_str(), brand.as_str());
+        assert_eq!(
+            removed_brand(&brand_removal("REMOVE", "brand", &pk, o, b)),
+            Some((org.clone(), Mode::Test, brand.clone()))
+        );
+        assert!(removed_brand(&brand_removal("MODIFY", "brand", &pk, o, b)).is_none());
+        assert!(removed_brand(&brand_removal("REMOVE", "ticket", &pk, o, b)).is_none());
+        let other = OrgId::generate(2);
+        assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, other.as_str(), b)).is_none());
+        assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, o, "br_nope")).is_none());
     }
 }

@@ -4,6 +4,8 @@
 //! - `Cargo.toml`: the router map `cargo lambda watch` serves locally;
 //! - `events/<function>.json`: an API Gateway HTTP API (payload 2.0) event per route;
 //! - `tests/e2e/routes.rs`: the harness's call of each handler;
+//! - `shared/http/src/route_table.rs`: each function's route and query parameters, which
+//!   every function checks requests against;
 //! - `docs/architecture.md`: the route table; `events/README.md`: the placeholders.
 //!
 //! `cargo xtask routes` writes them; the suite fails when one differs from what this
@@ -64,6 +66,10 @@ pub fn outputs(root: &Path, table: &RouteTable) -> Result<Vec<Output>, String> {
         Output {
             path: "tests/e2e/routes.rs".into(),
             contents: Some(harness(table)),
+        },
+        Output {
+            path: "shared/http/src/route_table.rs".into(),
+            contents: Some(route_table(table)),
         },
     ];
     let mut events = Vec::new();
@@ -146,6 +152,7 @@ pub fn with_synthetic_routes(table: &RouteTable, n: usize) -> RouteTable {
             route: format!("POST /v1/brands/{{brandId}}/synthetic-{i:03}/{{id}}"),
             call: "dispatch_synthetic::handle(&self.ctx, r)".into(),
             public: false,
+            query: vec![],
             iam: [
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
@@ -478,9 +485,9 @@ pub fn harness(table: &RouteTable) -> String {
     for r in &table.routes {
         let _ = writeln!(
             s,
-            "            {} => Box::pin(dispatch(req, |r| {})).await,",
-            json_str(&r.function),
-            r.call
+            "            {name} => Box::pin(dispatch(req, &self.endpoint({name}), |r| {call})).await,",
+            name = json_str(&r.function),
+            call = r.call
         );
     }
     let _ = writeln!(
@@ -490,6 +497,44 @@ pub fn harness(table: &RouteTable) -> String {
     let _ = writeln!(s, "        }}");
     let _ = writeln!(s, "    }}");
     let _ = writeln!(s, "}}");
+    s
+}
+
+/// `shared/http/src/route_table.rs`: what `dispatch_http::Route::named` finds.
+pub fn route_table(table: &RouteTable) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "//! Each function's route and the query parameters it reads ({NOTE} file)."
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "use crate::route::{{Query, Route}};");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "pub(crate) const ROUTES: &[Route] = &[");
+    for r in &table.routes {
+        let query = if r.is_preflight() {
+            "Query::Any".to_string()
+        } else {
+            let names: Vec<String> = r.query.iter().map(|q| json_str(q)).collect();
+            format!("Query::Only(&[{}])", names.join(", "))
+        };
+        let _ = writeln!(s, "    Route {{");
+        let _ = writeln!(s, "        function: {},", json_str(&r.function));
+        let _ = writeln!(s, "        route: {},", json_str(&r.route));
+        // As rustfmt lays it out (the suite runs `cargo fmt --check` over this file too).
+        let line = format!("        query: {query},");
+        if line.len() <= 100 || r.is_preflight() {
+            let _ = writeln!(s, "{line}");
+        } else {
+            let _ = writeln!(s, "        query: Query::Only(&[");
+            for q in &r.query {
+                let _ = writeln!(s, "            {},", json_str(q));
+            }
+            let _ = writeln!(s, "        ]),");
+        }
+        let _ = writeln!(s, "    }},");
+    }
+    let _ = writeln!(s, "];");
     s
 }
 

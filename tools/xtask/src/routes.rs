@@ -25,6 +25,9 @@ pub struct Route {
     /// Answers without a credential (sign-in, public forms, preflights, health).
     #[serde(default)]
     pub public: bool,
+    /// The query parameters the handler reads; any other is a 400 before it runs.
+    #[serde(default)]
+    pub query: Vec<String>,
     /// What the function may do (see the header of routes.toml).
     #[serde(default)]
     pub iam: Vec<String>,
@@ -207,6 +210,31 @@ impl RouteTable {
                     "{}: call is `dispatch_<package>::handler(…, r)`",
                     r.function
                 ));
+            }
+            if r.is_preflight() && !r.query.is_empty() {
+                return Err(format!(
+                    "{}: the preflight takes any query; it declares none",
+                    r.function
+                ));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for q in &r.query {
+                let ok = !q.is_empty() && q.bytes().all(|b| b.is_ascii_alphanumeric());
+                if !ok || !seen.insert(q) {
+                    return Err(format!(
+                        "{}: query names are distinct camelCase words, not {q:?}",
+                        r.function
+                    ));
+                }
+            }
+            for pair in r.event.query.split('&').filter(|p| !p.is_empty()) {
+                let name = pair.split('=').next().unwrap_or_default();
+                if !r.query.iter().any(|q| q == name) {
+                    return Err(format!(
+                        "{}: the event's query sends {name}, which query does not declare",
+                        r.function
+                    ));
+                }
             }
             let params = r.path().matches('{').count();
             if params > 0 && r.event.path.is_none() && !r.is_preflight() {

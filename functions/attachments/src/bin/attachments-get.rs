@@ -7,8 +7,11 @@ use dispatch_store::DynamoStore;
 async fn main() -> Result<(), lambda_http::Error> {
     dispatch_http::init_tracing();
     let deps = Attachments {
-        ctx: Context::from_env(DynamoStore::from_env().await?),
+        ctx: Context::from_env(DynamoStore::from_env().await?)?,
         files: S3Files::from_env().await?,
     };
-    dispatch_http::serve(|req| dispatch_attachments::get(&deps, req)).await
+    dispatch_http::serve(env!("CARGO_BIN_NAME"), |req| {
+        dispatch_attachments::get(&deps, req)
+    })
+    .await
 }

@@ -6,6 +6,10 @@ use dispatch_store::DynamoStore;
 async fn main() -> Result<(), lambda_http::Error> {
     dispatch_http::init_tracing();
     let keys = SigningKeys::from_env().await?;
-    let ctx = Context::from_env(DynamoStore::from_env().await?).with_keys(keys.cursor, keys.portal);
-    dispatch_http::serve(|req| dispatch_customers::list(&ctx, req)).await
+    let ctx =
+        Context::from_env(DynamoStore::from_env().await?)?.with_keys(keys.cursor, keys.portal);
+    dispatch_http::serve(env!("CARGO_BIN_NAME"), |req| {
+        dispatch_customers::list(&ctx, req)
+    })
+    .await
 }

@@ -1,5 +1,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     dispatch_http::init_tracing();
-    dispatch_http::serve(dispatch_health::health).await
+    dispatch_http::serve(env!("CARGO_BIN_NAME"), dispatch_health::health).await
 }

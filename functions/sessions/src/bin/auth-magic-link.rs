@@ -7,9 +7,12 @@ use dispatch_store::DynamoStore;
 async fn main() -> Result<(), lambda_http::Error> {
     dispatch_http::init_tracing();
     let app = SignIn {
-        ctx: Context::from_env(DynamoStore::from_env().await?),
+        ctx: Context::from_env(DynamoStore::from_env().await?)?,
         mailer: SesMailer::from_env().await?,
-        settings: SignInSettings::from_env(),
+        settings: SignInSettings::from_env()?,
     };
-    dispatch_http::serve(|req| dispatch_sessions::request_magic_link(&app, req)).await
+    dispatch_http::serve(env!("CARGO_BIN_NAME"), |req| {
+        dispatch_sessions::request_magic_link(&app, req)
+    })
+    .await
 }

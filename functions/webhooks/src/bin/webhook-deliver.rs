@@ -1,12 +1,11 @@
 use dispatch_domain::SystemClock;
 use dispatch_kms::Secrets;
 use dispatch_mail::SesMailer;
-use dispatch_queue::Queue;
+use dispatch_queue::{Queue, QueueBatchResponse, QueueEvent};
 use dispatch_store::DynamoStore;
 use dispatch_webhooks::deliver::{Deliver, on_queue};
 use dispatch_webhooks::local_allowance_from_env;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
-use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
@@ -18,13 +17,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         secrets: Secrets::from_env().await?,
         queue: Queue::from_env().await?,
         clock: Arc::new(SystemClock),
-        local: local_allowance_from_env(),
+        local: local_allowance_from_env()?,
+        tls: dispatch_webhooks::http::tls_config()?,
         schedule: Deliver::<DynamoStore, SesMailer>::schedule_from_env()?,
     };
     let deps = &deps;
     // Failed messages are reported one by one (ReportBatchItemFailures).
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, lambda_runtime::Error>(on_queue(deps, event.payload).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<QueueEvent>| async move {
+            Ok::<QueueBatchResponse, lambda_runtime::Error>(on_queue(deps, event.payload).await)
+        },
+    ))
     .await
 }

@@ -8,7 +8,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     dispatch_http::init_tracing();
     let deps = Webhooks {
         secrets: Some(Secrets::from_env().await?),
-        ..Webhooks::reader(Context::from_env(DynamoStore::from_env().await?))
+        ..Webhooks::reader(Context::from_env(DynamoStore::from_env().await?)?)?
     };
-    dispatch_http::serve(|req| dispatch_webhooks::create(&deps, req)).await
+    dispatch_http::serve(env!("CARGO_BIN_NAME"), |req| {
+        dispatch_webhooks::create(&deps, req)
+    })
+    .await
 }

@@ -5,6 +5,9 @@ use dispatch_webhooks::Webhooks;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     dispatch_http::init_tracing();
-    let deps = Webhooks::reader(Context::from_env(DynamoStore::from_env().await?));
-    dispatch_http::serve(|req| dispatch_webhooks::delete(&deps, req)).await
+    let deps = Webhooks::reader(Context::from_env(DynamoStore::from_env().await?)?)?;
+    dispatch_http::serve(env!("CARGO_BIN_NAME"), |req| {
+        dispatch_webhooks::delete(&deps, req)
+    })
+    .await
 }
