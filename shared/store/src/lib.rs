@@ -23,6 +23,7 @@ mod purge;
 mod rate_limits;
 pub mod retry;
 mod sessions;
+#[cfg(feature = "stream")]
 pub mod stream;
 mod tickets;
 mod tx;
