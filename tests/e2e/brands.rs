@@ -330,7 +330,7 @@ async fn a_rename_based_on_a_stale_read_fails_and_leaks_no_slug() {
     use dispatch_store::{BrandPatch, BrandStore};
     let app = TestApp::new().await;
     let tenant = app.tenant(Mode::Test).await;
-    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let org = tenant.org_id.clone();
     let stale = app
         .ctx
         .store

@@ -1,20 +1,11 @@
 //! Customers: one per email per brand, cursor pagination that cannot cross tenants or lists.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, page_ids};
 use dispatch_domain::Mode;
 use serde_json::{Value, json};
 
 fn customers(brand: &str) -> String {
     format!("/v1/brands/{brand}/customers")
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test]
@@ -83,7 +74,7 @@ async fn invalid_input_is_400_and_writes_nothing() {
         assert_eq!(res.error_fields(), [field], "{body}");
     }
     assert_eq!(
-        ids(&app.get(&path, &t.key).await.body),
+        page_ids(&app.get(&path, &t.key).await.body),
         Vec::<String>::new()
     );
 }
@@ -108,7 +99,7 @@ async fn lists_page_with_cursors_in_creation_order() {
         let page = app.get(&url, &t.key).await;
         assert_eq!(page.status, 200, "{:?}", page.body);
         pages += 1;
-        seen.extend(ids(&page.body));
+        seen.extend(page_ids(&page.body));
         let p = &page.body["pagination"];
         assert_eq!(p["cursor"], p["nextCursor"]);
         if p["hasMore"] == false {
@@ -176,19 +167,13 @@ async fn cursors_are_tamper_evident_and_do_not_cross_lists_or_tenants() {
 async fn other_tenants_modes_and_out_of_scope_brands_are_404() {
     let app = TestApp::new().await;
     let t = app.tenant(Mode::Test).await;
-    let stranger = app.tenant(Mode::Test).await;
-    let live = app.key_in_mode(&t, Mode::Live).await;
-    let other_brand = app.create_brand(&t.key, "Other").await;
-    let scoped = app
-        .create_key(&t.key, json!({"name": "scoped", "brandIds": [other_brand]}))
-        .await;
-    let scoped = scoped["secret"].as_str().unwrap();
+    let outsiders = app.outsiders(&t).await;
     let path = customers(t.brand_id.as_str());
     let created = app
         .post(&path, &t.key, json!({"email": "jane@example.com"}))
         .await;
     let one = format!("{path}/{}", created.body["id"].as_str().unwrap());
-    for key in [stranger.key.as_str(), live.as_str(), scoped] {
+    for key in outsiders.keys() {
         assert_eq!(app.get(&one, key).await.status, 404);
         assert_eq!(app.get(&path, key).await.status, 404);
         assert_eq!(
@@ -203,7 +188,7 @@ async fn other_tenants_modes_and_out_of_scope_brands_are_404() {
         404
     );
     assert_eq!(
-        ids(&app.get(&path, &t.key).await.body).len(),
+        page_ids(&app.get(&path, &t.key).await.body).len(),
         1,
         "nothing was written by the refused calls"
     );

@@ -329,7 +329,7 @@ async fn an_unreachable_table_answers_503_at_once() {
 async fn an_s3_outage_answers_503_and_changes_nothing() {
     let app = app_behind_proxy().await;
     let t = app.tenant(Mode::Live).await;
-    let org = t.org_id.clone();
+    let org = t.org_id.to_string();
     let brand = format!("/v1/brands/{}", t.brand_id);
     // Confirming an upload: HeadObject fails.
     let declared = app

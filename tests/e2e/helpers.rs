@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use dispatch_attachments::Attachments;
 use dispatch_domain::brand::BrandName;
 use dispatch_domain::webhook::LocalAllowance;
-use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, SystemClock};
+use dispatch_domain::{BrandId, Clock, Email, FixedClock, KeyId, Mode, OrgId, SystemClock};
 use dispatch_files::S3Files;
 use dispatch_http::{AuthConfig, Context};
 use dispatch_intake::Intake;
@@ -259,11 +259,36 @@ impl TestResponse {
 /// A bootstrapped organization: its first (org-wide) key and one brand, in one mode.
 #[derive(Debug, Clone)]
 pub struct Tenant {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub owner_email: String,
     pub key: String,
     pub key_id: KeyId,
     pub brand_id: BrandId,
+}
+
+/// What [`TestApp::outsiders`] makes.
+pub struct Outsiders {
+    pub other_tenant: String,
+    pub other_mode: String,
+    /// A second brand of the tenant's, the only one `scoped` reaches.
+    pub other_brand: String,
+    pub scoped: String,
+}
+
+impl Outsiders {
+    pub fn keys(&self) -> [&str; 3] {
+        [&self.other_tenant, &self.other_mode, &self.scoped]
+    }
+}
+
+/// The `id`s of a list page's `data`, in order.
+pub fn page_ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The dashboard origin the test configuration trusts for cookie-authenticated writes.
@@ -466,7 +491,7 @@ impl TestApp {
         .unwrap();
         self.ops.take();
         Tenant {
-            org_id: made.org.id.to_string(),
+            org_id: made.org.id,
             owner_email: email.to_string(),
             key: made.api_key.expose().to_string(),
             key_id: made.key_id,
@@ -492,7 +517,7 @@ impl TestApp {
             created_at: self.clock.now(),
             revoked_at: None,
         };
-        let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+        let org = tenant.org_id.clone();
         self.ctx.store.create_api_key(&org, &record).await.unwrap();
         self.ops.take();
         secret.expose().to_string()
@@ -597,6 +622,27 @@ impl TestApp {
         let res = self.post("/v1/accounts/me/api-keys", key, body).await;
         assert_eq!(res.status, 201, "{:?}", res.body);
         res.body
+    }
+
+    /// Credentials that must not reach `t`'s objects, each answered 404 as if nothing
+    /// were there: another organization's key, `t`'s organization in the other mode, and a
+    /// key of `t`'s scoped to another of its brands.
+    pub async fn outsiders(&self, t: &Tenant) -> Outsiders {
+        let other_tenant = self.tenant(Mode::Test).await.key;
+        let other_mode = self.key_in_mode(t, Mode::Live).await;
+        let other_brand = self.create_brand(&t.key, "Other").await;
+        let scoped = self
+            .create_key(&t.key, json!({"name": "scoped", "brandIds": [other_brand]}))
+            .await["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Outsiders {
+            other_tenant,
+            other_mode,
+            other_brand,
+            scoped,
+        }
     }
 
     /// Creates a brand through the API and returns its id.

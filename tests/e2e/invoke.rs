@@ -31,7 +31,7 @@ impl Stack for TestApp {
     async fn tenant(&self, owner_email: &str) -> Tenant {
         let t = self.tenant_owned_by(owner_email, Mode::Test).await;
         Tenant {
-            org_id: t.org_id,
+            org_id: t.org_id.to_string(),
             owner_email: t.owner_email,
             key: t.key,
             brand_id: t.brand_id.to_string(),
@@ -348,7 +348,7 @@ async fn the_cleanup_binary_purges_a_deleted_brand() {
     assert!(!app.raw_items_containing(&brand).await.is_empty());
     let event = std::fs::read_to_string(workspace_root().join("events/streams/brand-removed.json"))
         .unwrap()
-        .replace("{{ORG_ID}}", &tenant.org_id)
+        .replace("{{ORG_ID}}", tenant.org_id.as_str())
         .replace("{{BRAND_ID}}", &brand);
     let env = function_env(&app, "brand-cleanup", &[]);
     let binary = workspace_root().join("target/debug/brand-cleanup");
@@ -405,7 +405,7 @@ async fn the_webhook_events_binary_turns_a_new_ticket_into_a_queued_delivery() {
     let event =
         std::fs::read_to_string(workspace_root().join("events/streams/ticket-created.json"))
             .unwrap()
-            .replace("{{ORG_ID}}", &tenant.org_id)
+            .replace("{{ORG_ID}}", tenant.org_id.as_str())
             .replace("{{BRAND_ID}}", &brand)
             .replace("{{TICKET_ID}}", &ticket);
     let mut env = function_env(&app, "webhook-events", &[]);
@@ -443,7 +443,7 @@ async fn the_webhook_deliver_binary_posts_a_queued_delivery() {
         .await;
     assert_eq!(hook.status, 201, "{}", hook.body);
     let hook_id = dispatch_domain::WebhookId::parse(hook.body["id"].as_str().unwrap()).unwrap();
-    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let org = tenant.org_id.clone();
     let delivery = WebhookDelivery::pending(
         dispatch_domain::DeliveryId::generate(1),
         hook_id.clone(),
@@ -476,7 +476,7 @@ async fn the_webhook_deliver_binary_posts_a_queued_delivery() {
     });
     let event = std::fs::read_to_string(workspace_root().join("events/queue/delivery.json"))
         .unwrap()
-        .replace("{{ORG_ID}}", &tenant.org_id)
+        .replace("{{ORG_ID}}", tenant.org_id.as_str())
         .replace("{{BRAND_ID}}", &brand)
         .replace("{{WEBHOOK_ID}}", hook_id.as_str())
         .replace("{{DELIVERY_ID}}", delivery.id.as_str());

@@ -305,7 +305,7 @@ async fn a_half_finished_removal_is_finished_by_retrying_it() {
         .member_session(&owner, &unique_email("leaver"), "admin")
         .await;
     // Simulate a removal whose session cleanup never ran: the member is gone, the session not.
-    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let org = tenant.org_id.clone();
     let member_id = dispatch_domain::MemberId::parse(&id).unwrap();
     let member = app
         .ctx
@@ -339,7 +339,7 @@ async fn a_half_finished_role_change_is_finished_by_retrying_it() {
     let (id, session) = app
         .member_session(&owner, &unique_email("admin"), "admin")
         .await;
-    let org = dispatch_domain::OrgId::parse(&tenant.org_id).unwrap();
+    let org = tenant.org_id.clone();
     let member_id = dispatch_domain::MemberId::parse(&id).unwrap();
     let member = app
         .ctx

@@ -92,7 +92,7 @@ async fn the_whole_flow_link_email_verify_cookie_switch_logout() {
         .as_str()
         .unwrap()
         .to_string();
-    let other_org = if org_of_session == first.org_id {
+    let other_org = if org_of_session == first.org_id.as_str() {
         &second
     } else {
         &first

@@ -46,7 +46,7 @@ async fn an_idempotency_claim_left_pending_by_a_dead_request_frees_itself_after_
     use dispatch_store::{Claim, IDEMPOTENCY_LEASE_SECS, IdempotencyStore};
     let app = TestApp::new().await;
     let t = app.tenant(Mode::Live).await;
-    let org = dispatch_domain::OrgId::parse(&t.org_id).unwrap();
+    let org = t.org_id.clone();
     let store = &app.ctx.store;
     let now = app.clock.now();
     // A request claimed the key and died (Lambda's timeout) without finishing or releasing.

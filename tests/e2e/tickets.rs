@@ -1,22 +1,13 @@
 //! Tickets: numbering under concurrency, customers found or created, filters, pagination,
 //! soft delete, and isolation.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, page_ids};
 use dispatch_domain::Mode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 fn tickets(brand: &str) -> String {
     format!("/v1/brands/{brand}/tickets")
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test]
@@ -156,7 +147,7 @@ async fn get_patch_and_soft_delete() {
     );
     assert_eq!(app.delete(&one, &t.key).await.status, 404);
     assert_eq!(
-        ids(&app.get(&path, &t.key).await.body),
+        page_ids(&app.get(&path, &t.key).await.body),
         Vec::<String>::new(),
         "gone from lists"
     );
@@ -185,40 +176,43 @@ async fn lists_filter_order_and_page() {
     }
     let newest_first: Vec<String> = made.iter().rev().cloned().collect();
     assert_eq!(
-        ids(&app.get(&path, &t.key).await.body),
+        page_ids(&app.get(&path, &t.key).await.body),
         newest_first,
         "newest first by default"
     );
     assert_eq!(
-        ids(&app.get(&format!("{path}?order=asc"), &t.key).await.body),
+        page_ids(&app.get(&format!("{path}?order=asc"), &t.key).await.body),
         made
     );
     assert_eq!(
-        ids(&app
-            .get(&format!("{path}?status=open&order=asc"), &t.key)
-            .await
-            .body),
+        page_ids(
+            &app.get(&format!("{path}?status=open&order=asc"), &t.key)
+                .await
+                .body
+        ),
         [made[0].clone(), made[2].clone()]
     );
     assert_eq!(
-        ids(&app
-            .get(
+        page_ids(
+            &app.get(
                 &format!("{path}?customerEmail=A@example.com&order=asc"),
                 &t.key
             )
             .await
-            .body),
+            .body
+        ),
         [made[0].clone(), made[2].clone()]
     );
     assert_eq!(
-        ids(&app.get(&format!("{path}?source=email"), &t.key).await.body),
+        page_ids(&app.get(&format!("{path}?source=email"), &t.key).await.body),
         [made[3].clone()]
     );
     assert_eq!(
-        ids(&app
-            .get(&format!("{path}?customerEmail=nobody@example.com"), &t.key)
-            .await
-            .body),
+        page_ids(
+            &app.get(&format!("{path}?customerEmail=nobody@example.com"), &t.key)
+                .await
+                .body
+        ),
         Vec::<String>::new()
     );
 
@@ -226,7 +220,7 @@ async fn lists_filter_order_and_page() {
     let first = app
         .get(&format!("{path}?status=open&limit=1&order=asc"), &t.key)
         .await;
-    assert_eq!(ids(&first.body), [made[0].clone()]);
+    assert_eq!(page_ids(&first.body), [made[0].clone()]);
     let cursor = first.body["pagination"]["nextCursor"]
         .as_str()
         .unwrap()
@@ -237,7 +231,7 @@ async fn lists_filter_order_and_page() {
             &t.key,
         )
         .await;
-    assert_eq!(ids(&second.body), [made[2].clone()]);
+    assert_eq!(page_ids(&second.body), [made[2].clone()]);
     assert_eq!(second.body["pagination"]["hasMore"], false);
     // A cursor is bound to its filters.
     let crossed = app
@@ -294,17 +288,12 @@ async fn invalid_creates_are_400_and_take_no_number() {
 async fn other_tenants_modes_and_out_of_scope_keys_get_404_everywhere() {
     let app = TestApp::new().await;
     let t = app.tenant(Mode::Test).await;
-    let stranger = app.tenant(Mode::Test).await;
-    let live = app.key_in_mode(&t, Mode::Live).await;
-    let other_brand = app.create_brand(&t.key, "Other").await;
-    let scoped = app
-        .create_key(&t.key, json!({"name": "scoped", "brandIds": [other_brand]}))
-        .await;
-    let scoped = scoped["secret"].as_str().unwrap();
+    let outsiders = app.outsiders(&t).await;
+    let other_brand = outsiders.other_brand.clone();
     let path = tickets(t.brand_id.as_str());
     let created = app.post(&path, &t.key, json!({"title": "Mine"})).await;
     let one = format!("{path}/{}", created.body["id"].as_str().unwrap());
-    for key in [stranger.key.as_str(), live.as_str(), scoped] {
+    for key in outsiders.keys() {
         assert_eq!(app.get(&one, key).await.status, 404);
         assert_eq!(
             app.patch(&one, key, json!({"title": "pwned"})).await.status,
@@ -447,7 +436,7 @@ async fn idempotency_keys_make_retries_safe() {
     assert_eq!(other_body.status, 409);
     assert_eq!(other_body.body["code"], "idempotency_key_reused");
     assert_eq!(
-        ids(&app.get(&path, &t.key).await.body).len(),
+        page_ids(&app.get(&path, &t.key).await.body).len(),
         1,
         "one ticket"
     );

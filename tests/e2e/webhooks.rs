@@ -21,7 +21,7 @@ async fn create(app: &TestApp, t: &Tenant, body: Value) -> Value {
 /// The sealed secret as stored, read straight from the table.
 async fn stored_secret(app: &TestApp, t: &Tenant, id: &str) -> Vec<u8> {
     let brand = t.brand_id.clone();
-    let org = OrgId::parse(&t.org_id).unwrap();
+    let org = t.org_id.clone();
     let out = app
         .raw
         .get_item()
@@ -54,7 +54,7 @@ async fn stored_secret(app: &TestApp, t: &Tenant, id: &str) -> Vec<u8> {
 async fn open(t: &Tenant, webhook: &str, sealed: &[u8]) -> Result<String, String> {
     let sdk = dispatch_aws::load().await;
     let secrets = Secrets::new(&sdk, std::env::var("WEBHOOK_KEY_ARN").unwrap());
-    let org = OrgId::parse(&t.org_id).unwrap();
+    let org = t.org_id.clone();
     let brand = t.brand_id.clone();
     let id = WebhookId::parse(webhook).unwrap();
     let context = SealContext {
@@ -430,7 +430,7 @@ async fn the_delivery_log_is_read_newest_first_and_bounded_by_limit() {
     )
     .await;
     let id = WebhookId::parse(hook["id"].as_str().unwrap()).unwrap();
-    let org = OrgId::parse(&t.org_id).unwrap();
+    let org = t.org_id.clone();
     let brand = t.brand_id.clone();
     let now = app.clock.now_millis();
     let payload = r#"{"id":"evt_1","event":"ticket.created","brand_id":"br_1","data":{},"timestamp":"2026-11-30T00:00:00Z"}"#;
@@ -838,7 +838,7 @@ async fn at_most_five_tries_run_at_once_per_webhook() {
     )
     .await;
     let webhook = WebhookId::parse(hook["id"].as_str().unwrap()).unwrap();
-    let org = OrgId::parse(&t.org_id).unwrap();
+    let org = t.org_id.clone();
     let now = app.clock.now();
     // A slot as a try takes it: held for 15 s.
     let take_slot = |now: Timestamp| {
