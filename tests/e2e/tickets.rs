@@ -572,7 +572,7 @@ async fn unknown_query_parameters_are_refused_and_write_nothing() {
     assert_eq!(listed.body["code"], "validation_error");
     assert_eq!(
         listed.body["errors"],
-        json!([{"field": "assigneeIdz", "message": "is not a query parameter of this route"}])
+        json!([{"field": "assigneeIdz", "message": "is not a known query parameter"}])
     );
 
     let created = app

@@ -268,10 +268,12 @@ pub fn path_id<T>(
         .ok_or(ApiError::NotFound)
 }
 
-/// A query string parameter.
+/// A query string parameter; an empty value reads as absent (`?status=`). `dispatch`
+/// has already refused a parameter given twice or one the route does not declare.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters()
         .first(name)
+        .filter(|v| !v.is_empty())
         .map(str::to_string)
 }
 

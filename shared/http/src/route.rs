@@ -39,31 +39,38 @@ impl Route {
         crate::route_table::ROUTES
     }
 
-    /// 400 naming every query parameter this route does not read.
+    /// 400 naming every query parameter this route does not read, and every one given
+    /// more than once (lists are comma-joined). An empty value reads as absent.
     pub fn check_query(&self, req: &Request) -> Result<(), ApiError> {
-        let Query::Only(known) = self.query else {
-            return Ok(());
-        };
         let params = req.query_string_parameters();
-        let mut unknown: Vec<&str> = params
-            .iter()
-            .map(|(name, _)| name)
-            .filter(|name| !known.contains(name))
-            .collect();
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        unknown.sort_unstable();
-        unknown.dedup();
-        Err(ApiError::Validation(
-            unknown
-                .into_iter()
-                .map(|name| FieldError {
+        let mut names: Vec<&str> = params.iter().map(|(name, _)| name).collect();
+        names.sort_unstable();
+        let mut errors = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 && names[i - 1] == *name {
+                continue;
+            }
+            let known = match self.query {
+                Query::Any => true,
+                Query::Only(known) => known.contains(name),
+            };
+            if !known {
+                errors.push(FieldError {
                     field: name.to_string(),
-                    message: "is not a query parameter of this route".into(),
-                })
-                .collect(),
-        ))
+                    message: "is not a known query parameter".into(),
+                });
+            } else if names.get(i + 1) == Some(name) && self.query != Query::Any {
+                errors.push(FieldError {
+                    field: name.to_string(),
+                    message: "must be given once (join a list with commas)".into(),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
+        }
     }
 }
 
@@ -81,5 +88,72 @@ impl Endpoint {
             route: Route::named(function)?,
             dashboard_origins: auth.dashboard_origins.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": query,
+            "headers": {}, "isBase64Encoded": false,
+            "requestContext": {"http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1", "userAgent": "t"}, "requestId": "r", "routeKey": "GET /x",
+                "stage": "$default", "accountId": "1", "apiId": "a", "domainName": "d",
+                "domainPrefix": "d", "time": "t", "timeEpoch": 0}
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    const LIST: Route = Route {
+        function: "x",
+        route: "GET /x",
+        query: Query::Only(&["status", "limit"]),
+    };
+
+    fn fields(query: &str) -> Vec<(String, String)> {
+        match LIST.check_query(&request(query)) {
+            Ok(()) => vec![],
+            Err(ApiError::Validation(errors)) => {
+                errors.into_iter().map(|e| (e.field, e.message)).collect()
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn declared_parameters_pass_and_every_other_is_named() {
+        assert!(fields("").is_empty());
+        assert!(fields("status=open,pending&limit=5").is_empty());
+        assert!(fields("status=").is_empty());
+        assert_eq!(
+            fields("zeta=1&assigneeId=mem_1&limit=2"),
+            [
+                ("assigneeId".into(), "is not a known query parameter".into()),
+                ("zeta".into(), "is not a known query parameter".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused_once() {
+        assert_eq!(
+            fields("status=open&status=pending&status=closed"),
+            [(
+                "status".into(),
+                "must be given once (join a list with commas)".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn the_preflight_takes_any_query() {
+        let any = Route {
+            query: Query::Any,
+            ..LIST
+        };
+        assert!(any.check_query(&request("a=1&a=2&b=")).is_ok());
     }
 }
