@@ -381,3 +381,90 @@ async fn files_uploaded_before_the_ticket_attach_by_id_once() {
     let bad = create(json!(["att_nope", id, id])).await;
     assert_eq!(bad.status, 400);
 }
+
+/// Declares and (when `bytes` is given) uploads and confirms a file; its attachment path.
+async fn attached(app: &TestApp, t: &Tenant, ticket: &str, bytes: Option<&[u8]>) -> String {
+    let size = bytes.map_or(3, <[u8]>::len);
+    let created = declare(
+        app,
+        t,
+        ticket,
+        json!({"filename": "note.txt", "contentType": "text/plain", "size": size}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let one = format!(
+        "{}/{}",
+        attachments_path(t, ticket),
+        created.body["attachmentId"].as_str().unwrap()
+    );
+    if let Some(bytes) = bytes {
+        let url = created.body["uploadUrl"].as_str().unwrap();
+        assert_eq!(upload(url, "text/plain", bytes).await, 200);
+        let confirmed = app.post(&format!("{one}/confirm"), &t.key, json!({})).await;
+        assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    }
+    one
+}
+
+async fn attachment_count(app: &TestApp, t: &Tenant, ticket: &str) -> u64 {
+    let got = app
+        .get(
+            &format!("/v1/brands/{}/tickets/{ticket}", t.brand_id),
+            &t.key,
+        )
+        .await;
+    got.body["attachmentCount"].as_u64().unwrap()
+}
+
+/// A deleted upload leaves the record, the count and the bucket together; a pending one
+/// never counted; outsiders and a second delete get 404; the SDK's `expiresAt` matches.
+#[tokio::test]
+async fn deleting_an_attachment_removes_record_count_and_file() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let ticket = ticket(&app, &t).await;
+    let uploaded = attached(&app, &t, &ticket, Some(b"abc")).await;
+    let pending = attached(&app, &t, &ticket, None).await;
+    assert_eq!(attachment_count(&app, &t, &ticket).await, 1);
+
+    let read = app.get(&uploaded, &t.key).await;
+    assert_eq!(read.body["expiresAt"], read.body["downloadExpiresAt"]);
+    assert!(read.body["expiresAt"].is_string(), "{}", read.body);
+    let download = read.body["downloadUrl"].as_str().unwrap().to_string();
+    assert_eq!(http_request("GET", &download, &[], &[]).await.status, 200);
+
+    let outsiders = app.outsiders(&t).await;
+    for key in outsiders.keys() {
+        assert_eq!(app.delete(&uploaded, key).await.status, 404);
+    }
+    assert_eq!(app.get(&uploaded, &t.key).await.status, 200);
+
+    app.take_ops();
+    assert_eq!(app.delete(&uploaded, &t.key).await.status, 204);
+    // Auth, the ticket with its brand (one batch), the attachment; then one transaction
+    // (record and count).
+    assert_eq!(
+        app.take_ops(),
+        (
+            ["GetItem", "BatchGetItem", "GetItem", "TransactWriteItems"]
+                .map(String::from)
+                .to_vec(),
+            1
+        )
+    );
+    assert_eq!(app.get(&uploaded, &t.key).await.status, 404);
+    assert_eq!(app.delete(&uploaded, &t.key).await.status, 404);
+    assert_eq!(attachment_count(&app, &t, &ticket).await, 0);
+    // The object is gone from the bucket (S3 answers 403 or 404 for a missing key).
+    let gone = http_request("GET", &download, &[], &[]).await.status;
+    assert!(
+        gone == 403 || gone == 404,
+        "the file is still served: {gone}"
+    );
+
+    assert_eq!(app.delete(&pending, &t.key).await.status, 204);
+    assert_eq!(attachment_count(&app, &t, &ticket).await, 0);
+    let listed = app.get(&attachments_path(&t, &ticket), &t.key).await;
+    assert_eq!(listed.body, json!([]));
+}

@@ -115,6 +115,13 @@ const ROUTES: &[Row] = &[
         200,
     ),
     row(
+        "DELETE",
+        "/v1/brands/{brandId}/tickets/{ticketId}/attachments/{attachmentId}",
+        None,
+        204,
+        204,
+    ),
+    row(
         "POST",
         "/v1/brands/{brandId}/tickets/{ticketId}/attachments/{attachmentId}/confirm",
         None,

@@ -47,6 +47,7 @@ impl TestApp {
             "attachments-confirm" => Box::pin(dispatch(req, &self.endpoint("attachments-confirm"), |r| dispatch_attachments::confirm(&self.attachments, r))).await,
             "attachments-list" => Box::pin(dispatch(req, &self.endpoint("attachments-list"), |r| dispatch_attachments::list(&self.attachments, r))).await,
             "attachments-get" => Box::pin(dispatch(req, &self.endpoint("attachments-get"), |r| dispatch_attachments::get(&self.attachments, r))).await,
+            "attachments-delete" => Box::pin(dispatch(req, &self.endpoint("attachments-delete"), |r| dispatch_attachments::delete(&self.attachments, r))).await,
             "intake-list" => Box::pin(dispatch(req, &self.endpoint("intake-list"), |r| dispatch_intake::list(&self.ctx, r))).await,
             "intake-create" => Box::pin(dispatch(req, &self.endpoint("intake-create"), |r| dispatch_intake::create(&self.ctx, r))).await,
             "intake-disable" => Box::pin(dispatch(req, &self.endpoint("intake-disable"), |r| dispatch_intake::disable(&self.ctx, r))).await,

@@ -9,14 +9,16 @@
 //! - `POST /v1/brands/{brandId}/attachments` → [`create_pending`] and
 //!   `POST /v1/brands/{brandId}/attachments/{attachmentId}/confirm` → [`confirm_pending`]: an
 //!   upload before its ticket exists, attached by `attachmentIds` on the ticket create
+//! - `DELETE …/attachments/{attachmentId}` → [`delete`]: the record (and the ticket's count,
+//!   if it was uploaded) in one transaction, then the object
 
 use dispatch_auth::Principal;
 use dispatch_domain::attachment::Attachment;
 use dispatch_domain::{AttachmentId, BrandId, TicketId};
 use dispatch_files::Files;
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, idempotency, json, path_id, reachable_brand,
-    ticket_path,
+    ApiError, Context, Reply, authenticate, idempotency, json, no_content, path_id,
+    reachable_brand, ticket_path,
 };
 use dispatch_store::{
     AttachmentStore, BrandStore, CredentialStore, IdempotencyStore, SessionStore, TicketStore,
@@ -182,4 +184,25 @@ where
         views.push(with_download(&deps.files, &a, now).await?);
     }
     json(StatusCode::OK, &views)
+}
+
+/// `DELETE …/attachments/{attachmentId}`: 204. The record goes first, with the ticket's
+/// `attachmentCount` when the file was uploaded (one transaction), then the object. An
+/// object whose delete fails after the record is gone is unreachable (nothing names it)
+/// and is removed with the brand's prefix; it is logged, and the answer is still 204.
+pub async fn delete<S, F>(deps: &Attachments<S, F>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore + AttachmentStore,
+    F: Files,
+{
+    let ctx = &deps.ctx;
+    let principal = authenticate(ctx, &req).await?;
+    let record = path_attachment(ctx, &principal, &req).await?;
+    ctx.store
+        .delete_attachment(&principal.org_id, principal.mode, &record, ctx.clock.now())
+        .await?;
+    if let Err(e) = deps.files.delete(&record.object_key).await {
+        tracing::warn!(attachment = %record.id, error = %e, "object left after its record was deleted");
+    }
+    no_content()
 }

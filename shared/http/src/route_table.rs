@@ -195,6 +195,11 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "attachments-delete",
+        route: "DELETE /v1/brands/{brandId}/tickets/{ticketId}/attachments/{attachmentId}",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "intake-list",
         route: "GET /v1/brands/{brandId}/intake",
         query: Query::Only(&[]),

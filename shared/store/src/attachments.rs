@@ -3,7 +3,7 @@
 
 use crate::item::{Item, Reader, n, s, ts};
 use crate::{AttachmentStore, DynamoStore, StoreError, keys, tx};
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
 use dispatch_domain::attachment::{Attachment, AttachmentStatus, PENDING_TTL_SECS};
 use dispatch_domain::{AttachmentId, BrandId, CustomerId, Mode, OrgId, TicketId, Timestamp};
 
@@ -219,6 +219,55 @@ impl AttachmentStore for DynamoStore {
             );
         }
         request.send().await.map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
+    }
+
+    async fn delete_attachment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        attachment: &Attachment,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let Some(ticket) = &attachment.ticket_id else {
+            return Err(StoreError::NotFound);
+        };
+        let partition = keys::brand_partition(org, mode, &attachment.brand_id);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(partition.clone()))
+            .key(keys::SK, s(attachment_sk(Some(ticket), &attachment.id)))
+            .condition_expression("attribute_exists(pk) AND #status = :status")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(attachment.status.as_str()));
+        let mut request = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .delete(tx::build(delete.build())?)
+                .build(),
+        );
+        let ticket_step = if attachment.status == AttachmentStatus::Uploaded {
+            let count = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(partition))
+                .key(keys::SK, s(keys::ticket_sk(ticket)))
+                .update_expression("SET attachmentCount = attachmentCount - :one, updatedAt = :now")
+                .condition_expression(
+                    "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND attachmentCount >= :one",
+                )
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", ts(now));
+            TransactWriteItem::builder()
+                .update(tx::build(count.build())?)
+                .build()
+        } else {
+            live_ticket_check(&self.table, org, mode, &attachment.brand_id, ticket)?
+        };
+        request = request.transact_items(ticket_step);
+        // A changed status (the first step's condition) is a conflict; a gone ticket, 404.
+        request
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[0], "attachment status"))?;
         Ok(())
     }
 }

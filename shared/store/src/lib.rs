@@ -420,6 +420,17 @@ pub trait AttachmentStore: Send + Sync {
         attachment: &Attachment,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Removes a ticket's attachment record as it was read and, when it was `UPLOADED`,
+    /// lowers the ticket's `attachmentCount` in the same transaction (only on a live
+    /// ticket). `Conflict` when its status changed meanwhile (a confirm won), `NotFound`
+    /// when it or the ticket is gone.
+    fn delete_attachment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        attachment: &Attachment,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Intake endpoints.

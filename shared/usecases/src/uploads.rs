@@ -43,6 +43,9 @@ pub struct AttachmentView {
     download_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     download_expires_at: Option<String>,
+    /// The same instant as `downloadExpiresAt`, under the name the SDK reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 impl AttachmentView {
@@ -59,6 +62,7 @@ impl AttachmentView {
             updated_at: a.updated_at.to_rfc3339(),
             download_url: None,
             download_expires_at: None,
+            expires_at: None,
         }
     }
 }
@@ -83,8 +87,10 @@ pub async fn with_download<F: Files>(
             )
             .await
             .map_err(files_error)?;
+        let expires = now.plus_seconds(DOWNLOAD_TTL_SECS as i64).to_rfc3339();
         view.download_url = Some(get.url);
-        view.download_expires_at = Some(now.plus_seconds(DOWNLOAD_TTL_SECS as i64).to_rfc3339());
+        view.download_expires_at = Some(expires.clone());
+        view.expires_at = Some(expires);
     }
     Ok(view)
 }
