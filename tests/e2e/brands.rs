@@ -1,6 +1,6 @@
 use crate::helpers::TestApp;
 use dispatch_domain::{Clock, Mode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn brand_lifecycle_create_get_list_update_delete() {
@@ -426,5 +426,56 @@ async fn brand_creates_honor_idempotency_keys() {
             .unwrap()
             .len(),
         2
+    );
+}
+
+/// The ticket schema is the brand's `ticketSchema` under a path of its own: `{}` until set,
+/// replaced whole by PUT, checked with the metadata limits, and a PUT of what is stored
+/// writes nothing.
+#[tokio::test]
+async fn the_ticket_schema_reads_and_replaces_the_brands_ticket_schema() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let schema = format!("/v1/brands/{}/schema", t.brand_id);
+    let empty = app.get(&schema, &t.key).await;
+    assert_eq!((empty.status, empty.body.clone()), (200, json!({})));
+
+    let wanted = json!({"fields": [{"key": "orderId", "type": "text"}]});
+    let put = app
+        .send("PUT", &schema, Some(&t.key), Some(wanted.to_string()))
+        .await;
+    assert_eq!((put.status, put.body.clone()), (200, wanted.clone()));
+    assert_eq!(app.get(&schema, &t.key).await.body, wanted);
+    let brand = app.get(&format!("/v1/brands/{}", t.brand_id), &t.key).await;
+    assert_eq!(brand.body["ticketSchema"], wanted);
+
+    app.take_ops();
+    let again = app
+        .send("PUT", &schema, Some(&t.key), Some(wanted.to_string()))
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(app.take_ops().1, 0, "the same schema again writes nothing");
+
+    let too_many: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
+    let refused = app
+        .send(
+            "PUT",
+            &schema,
+            Some(&t.key),
+            Some(Value::Object(too_many).to_string()),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.body["errors"][0]["field"], "schema");
+    let not_object = app
+        .send("PUT", &schema, Some(&t.key), Some("[1]".into()))
+        .await;
+    assert_eq!(not_object.status, 400);
+    assert_eq!(not_object.body["code"], "invalid_json");
+    assert_eq!(
+        app.get(&schema, &t.key).await.body,
+        wanted,
+        "nothing changed"
     );
 }

@@ -53,6 +53,14 @@ const ROUTES: &[Row] = &[
         403,
     ),
     row("DELETE", "/v1/brands/{brandId}", None, 204, 403),
+    row("GET", "/v1/brands/{brandId}/schema", None, 200, 200),
+    row(
+        "PUT",
+        "/v1/brands/{brandId}/schema",
+        Some(r#"{"fields":[]}"#),
+        200,
+        403,
+    ),
     row("GET", "/v1/brands/{brandId}/customers", None, 200, 200),
     row(
         "POST",

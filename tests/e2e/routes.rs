@@ -20,6 +20,8 @@ impl TestApp {
             "brands-list" => Box::pin(dispatch(req, &self.endpoint("brands-list"), |r| dispatch_brands::list(&self.ctx, r))).await,
             "brands-create" => Box::pin(dispatch(req, &self.endpoint("brands-create"), |r| dispatch_brands::create(&self.ctx, r))).await,
             "brands-get" => Box::pin(dispatch(req, &self.endpoint("brands-get"), |r| dispatch_brands::get(&self.ctx, r))).await,
+            "brands-schema-get" => Box::pin(dispatch(req, &self.endpoint("brands-schema-get"), |r| dispatch_brands::get_schema(&self.ctx, r))).await,
+            "brands-schema-put" => Box::pin(dispatch(req, &self.endpoint("brands-schema-put"), |r| dispatch_brands::put_schema(&self.ctx, r))).await,
             "brands-update" => Box::pin(dispatch(req, &self.endpoint("brands-update"), |r| dispatch_brands::update(&self.ctx, r))).await,
             "brands-delete" => Box::pin(dispatch(req, &self.endpoint("brands-delete"), |r| dispatch_brands::delete(&self.ctx, r))).await,
             "auth-magic-link" => Box::pin(dispatch(req, &self.endpoint("auth-magic-link"), |r| dispatch_sessions::request_magic_link(&self.signin, r))).await,

@@ -5,6 +5,7 @@
 //! - `GET /v1/brands/{brandId}` → [`get`]
 //! - `PATCH /v1/brands/{brandId}` → [`update`]
 //! - `DELETE /v1/brands/{brandId}` → [`delete`] (a preview unless `?confirm=true`)
+//! - `GET` / `PUT /v1/brands/{brandId}/schema` → [`get_schema`] / [`put_schema`]
 //!
 //! A brand outside the credential's organization, mode or brand scope is 404: the caller
 //! cannot tell it from one that does not exist.
@@ -261,6 +262,47 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
         Err(e) => return Err(e.into()),
     }
     json(StatusCode::OK, &BrandView::from(&apply(brand, patch, now)))
+}
+
+/// `GET /v1/brands/{brandId}/schema`: the brand's ticket schema, `{}` when unset. Stored for
+/// the dashboard's forms, never enforced on tickets.
+pub async fn get_schema<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    let schema = brand.ticket_schema.unwrap_or_default();
+    json(StatusCode::OK, &schema.to_value())
+}
+
+/// `PUT /v1/brands/{brandId}/schema`: the body is the schema itself (a JSON object with the
+/// metadata limits); 200 with it. The same as `ticketSchema` on the brand's PATCH.
+pub async fn put_schema<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: Request,
+) -> Reply {
+    let principal = authenticate(ctx, &req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
+    require_brand_manager(&principal, &brand)?;
+    let body: Value = parse_json(&req)?;
+    let schema = Metadata::parse(body).map_err(|m| ApiError::validation("schema", &m))?;
+    if brand.ticket_schema.as_ref() == Some(&schema) {
+        return json(StatusCode::OK, &schema.to_value());
+    }
+    let patch = BrandPatch {
+        ticket_schema: Some(schema.clone()),
+        ..BrandPatch::default()
+    };
+    match ctx
+        .store
+        .update_brand(principal.mode, &brand, &patch, ctx.clock.now())
+        .await
+    {
+        Ok(()) => json(StatusCode::OK, &schema.to_value()),
+        Err(StoreError::NotFound) => Err(changed_or_gone(&ctx.store, &principal, &brand).await),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The brand as it is after `patch`, without another read.

@@ -104,6 +104,6 @@ pub fn preflight(
 fn methods_static(methods: &str) -> &'static str {
     match methods {
         "portal" => "GET, POST, OPTIONS",
-        _ => "GET, POST, PATCH, DELETE, OPTIONS",
+        _ => "GET, POST, PUT, PATCH, DELETE, OPTIONS",
     }
 }

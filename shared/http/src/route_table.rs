@@ -49,6 +49,16 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "brands-schema-get",
+        route: "GET /v1/brands/{brandId}/schema",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "brands-schema-put",
+        route: "PUT /v1/brands/{brandId}/schema",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "brands-update",
         route: "PATCH /v1/brands/{brandId}",
         query: Query::Only(&[]),
