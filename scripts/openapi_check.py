@@ -78,6 +78,11 @@ def problems(doc, table):
         if operation_id != declared[key]:
             found.append(f"wrong operationId: {' '.join(key)} is {operation_id!r}, "
                          f"routes.toml's function is {declared[key]!r}")
+    # Every route refuses a query parameter it does not declare (400), so every operation
+    # documents a 400.
+    for key, operation in sorted(documented.items()):
+        if "400" not in (operation.get("responses") or {}):
+            found.append(f"{' '.join(key)} does not document 400 (an unknown query parameter)")
     query = {route["function"]: set(route.get("query") or []) for route in table["route"]}
     for key in sorted(declared.keys() & documented.keys()):
         operation = documented[key]
@@ -137,6 +142,10 @@ def self_test(doc, table):
     expect("a query parameter routes.toml does not declare", doc, fewer,
            "query parameters of GET /v1/brands/{brandId}/tickets")
 
+    no_400 = copy.deepcopy(doc)
+    del no_400["paths"]["/v1/brands/{brandId}"]["get"]["responses"]["400"]
+    expect("an operation without a 400", no_400, table, "GET /v1/brands/{brandId} does not document 400")
+
     invalid = copy.deepcopy(doc)
     del invalid["paths"]["/v1/health"]["get"]["responses"]["200"]["description"]
     expect("an invalid document", invalid, table, "not valid OpenAPI 3.1")
@@ -155,7 +164,7 @@ def self_test(doc, table):
     }}
     expect("the preflight as an operation", preflight, table, "operation without a route: OPTIONS /{proxy+}")
     print("openapi_check: self-test passed (a removed, extra or misnamed operation, a new route, "
-          "a query parameter the route does not read, an invalid document and a dangling link all fail)")
+          "a query parameter the route does not read, a missing 400, an invalid document and a dangling link all fail)")
 
 
 def main(argv):

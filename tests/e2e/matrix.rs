@@ -86,7 +86,7 @@ const ROUTES: &[Row] = &[
     ),
     row("GET", T, None, 200, 200),
     row("PATCH", T, Some(r#"{"status":"pending"}"#), 200, 200),
-    row("DELETE", T, None, 204, 204),
+    row("DELETE", T, None, 200, 200),
     row(
         "GET",
         "/v1/brands/{brandId}/tickets/{ticketId}/comments",

@@ -139,7 +139,15 @@ async fn get_patch_and_soft_delete() {
             "{bad}"
         );
     }
-    assert_eq!(app.delete(&one, &t.key).await.status, 204);
+    let live = app.get(&one, &t.key).await.body;
+    assert_eq!(live["deletedAt"], Value::Null, "present, null while live");
+    // The SDK returns the deleted ticket: 200 with it and its deletedAt.
+    let deleted = app.delete(&one, &t.key).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.body["id"], live["id"]);
+    assert_eq!(deleted.body["title"], live["title"]);
+    assert!(deleted.body["deletedAt"].is_string(), "{}", deleted.body);
+    assert_eq!(deleted.body["updatedAt"], deleted.body["deletedAt"]);
     assert_eq!(app.get(&one, &t.key).await.status, 404);
     assert_eq!(
         app.patch(&one, &t.key, json!({"title": "x"})).await.status,
@@ -594,4 +602,24 @@ async fn unknown_query_parameters_are_refused_and_write_nothing() {
         )
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
+}
+
+/// `Prefer: return=minimal` keeps the bodiless 204 for callers that want no body.
+#[tokio::test]
+async fn a_delete_that_prefers_minimal_answers_204() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let created = app.post(&path, &t.key, json!({"title": "Brief"})).await;
+    let one = format!("{path}/{}", created.body["id"].as_str().unwrap());
+    let headers = [
+        ("authorization".to_string(), format!("Bearer {}", t.key)),
+        (
+            "prefer".to_string(),
+            "handling=lenient, return=minimal".to_string(),
+        ),
+    ];
+    let deleted = app.send_with_headers("DELETE", &one, &headers, None).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(app.get(&one, &t.key).await.status, 404);
 }

@@ -17,7 +17,7 @@ use dispatch_domain::brand::Brand;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::customer::CustomerName;
 use dispatch_domain::ticket::{
-    Priority, Status, parse_body, parse_source, parse_tags, parse_title,
+    Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
 };
 use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, MemberId, TicketId, Timestamp};
 use dispatch_http::ErrorCode;
@@ -44,12 +44,21 @@ pub(crate) async fn live_ticket<S: TicketStore>(
     principal: &Principal,
     req: &Request,
 ) -> Result<(BrandId, TicketId), ApiError> {
+    let ticket = read_live_ticket(ctx, principal, req).await?;
+    Ok((ticket.brand_id, ticket.id))
+}
+
+/// The live ticket of the path, as [`live_ticket`] finds it.
+async fn read_live_ticket<S: TicketStore>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    req: &Request,
+) -> Result<Ticket, ApiError> {
     let (brand, id) = ticket_path(principal, req)?;
     ctx.store
         .ticket(&principal.org_id, principal.mode, &brand, &id)
         .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok((brand, id))
+        .ok_or(ApiError::NotFound)
 }
 
 fn parse_status(raw: &str) -> Result<Status, String> {
@@ -330,28 +339,49 @@ where
 }
 
 /// `DELETE /v1/brands/{brandId}/tickets/{ticketId}`: a soft delete; the ticket then
-/// answers 404 and leaves every list.
+/// answers 404 and leaves every list. 200 with the ticket and its `deletedAt` (the SDK
+/// returns it), or 204 for `Prefer: return=minimal`.
 pub async fn delete<S>(ctx: &Context<S>, req: Request) -> Reply
 where
     S: CredentialStore + SessionStore + TicketStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let (brand, id) = live_ticket(ctx, &principal, &req).await?;
+    let ticket = read_live_ticket(ctx, &principal, &req).await?;
+    let now = ctx.clock.now();
     match ctx
         .store
         .delete_ticket(
             &principal.org_id,
             principal.mode,
-            &brand,
-            &id,
-            ctx.clock.now(),
+            &ticket.brand_id,
+            &ticket.id,
+            now,
         )
         .await
     {
-        Ok(()) => no_content(),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
     }
+    if prefers_minimal(&req) {
+        return no_content();
+    }
+    let deleted = Ticket {
+        deleted_at: Some(now),
+        updated_at: now,
+        ..ticket
+    };
+    json(StatusCode::OK, &TicketView::new(&deleted, None))
+}
+
+/// `Prefer: return=minimal` (RFC 7240): the caller wants no body.
+fn prefers_minimal(req: &Request) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
 }
 
 /// Reads the list filters from the query string.

@@ -41,6 +41,8 @@ pub struct TicketView {
     is_spam: bool,
     created_at: String,
     updated_at: String,
+    /// When it was deleted (soft delete), `null` while it is live.
+    deleted_at: Option<String>,
 }
 
 impl TicketView {
@@ -71,6 +73,7 @@ impl TicketView {
             is_spam: false,
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
+            deleted_at: t.deleted_at.map(|d| d.to_rfc3339()),
         }
     }
 }
