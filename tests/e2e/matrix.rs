@@ -103,6 +103,13 @@ const ROUTES: &[Row] = &[
     ),
     row(
         "GET",
+        "/v1/brands/{brandId}/tickets/{ticketId}/comments/{commentId}",
+        None,
+        200,
+        200,
+    ),
+    row(
+        "GET",
         "/v1/brands/{brandId}/tickets/{ticketId}/attachments",
         None,
         200,
@@ -266,6 +273,11 @@ impl Fixture {
         )
         .await;
         assert_eq!(put.status, 200);
+        let comment = post(
+            format!("{b}/tickets/{ticket}/comments"),
+            json!({"body": "Fixture"}),
+        )
+        .await;
         let intake = post(format!("{b}/intake"), json!({"name": "Fixture"})).await;
         let pending = post(
             format!("{b}/attachments"),
@@ -300,6 +312,7 @@ impl Fixture {
                     pending["attachmentId"].as_str().unwrap().to_string(),
                 ),
                 ("{webhookId}", webhook["id"].as_str().unwrap().to_string()),
+                ("{commentId}", comment["id"].as_str().unwrap().to_string()),
             ],
         }
     }

@@ -47,6 +47,7 @@ impl TestApp {
             "comments-create" => Box::pin(dispatch(req, &self.endpoint("comments-create"), |r| dispatch_tickets::create_comment(&self.ctx, r))).await,
             "attachments-create" => Box::pin(dispatch(req, &self.endpoint("attachments-create"), |r| dispatch_attachments::create(&self.attachments, r))).await,
             "attachments-confirm" => Box::pin(dispatch(req, &self.endpoint("attachments-confirm"), |r| dispatch_attachments::confirm(&self.attachments, r))).await,
+            "comments-get" => Box::pin(dispatch(req, &self.endpoint("comments-get"), |r| dispatch_tickets::get_comment(&self.ctx, r))).await,
             "attachments-list" => Box::pin(dispatch(req, &self.endpoint("attachments-list"), |r| dispatch_attachments::list(&self.attachments, r))).await,
             "attachments-get" => Box::pin(dispatch(req, &self.endpoint("attachments-get"), |r| dispatch_attachments::get(&self.attachments, r))).await,
             "attachments-delete" => Box::pin(dispatch(req, &self.endpoint("attachments-delete"), |r| dispatch_attachments::delete(&self.attachments, r))).await,

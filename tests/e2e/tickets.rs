@@ -623,3 +623,51 @@ async fn a_delete_that_prefers_minimal_answers_204() {
     assert_eq!(deleted.status, 204);
     assert_eq!(app.get(&one, &t.key).await.status, 404);
 }
+
+/// One comment reads on its own, only under its own ticket, in three reads.
+#[tokio::test]
+async fn a_comment_reads_alone_only_under_its_own_ticket() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let first = app.post(&path, &t.key, json!({"title": "One"})).await.body;
+    let second = app.post(&path, &t.key, json!({"title": "Two"})).await.body;
+    let comments = format!("{path}/{}/comments", first["id"].as_str().unwrap());
+    let note = app
+        .post(
+            &comments,
+            &t.key,
+            json!({"body": "Internal", "metadata": {"isInternal": true}}),
+        )
+        .await
+        .body;
+    let one = format!("{comments}/{}", note["id"].as_str().unwrap());
+    app.take_ops();
+    let got = app.get(&one, &t.key).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body, note, "the same view as the create's");
+    assert_eq!(
+        app.take_ops(),
+        (
+            ["GetItem", "BatchGetItem", "GetItem"]
+                .map(String::from)
+                .to_vec(),
+            0
+        )
+    );
+    // Under another ticket of the same brand, it does not exist.
+    let elsewhere = format!(
+        "{path}/{}/comments/{}",
+        second["id"].as_str().unwrap(),
+        note["id"].as_str().unwrap()
+    );
+    assert_eq!(app.get(&elsewhere, &t.key).await.status, 404);
+    let outsiders = app.outsiders(&t).await;
+    for key in outsiders.keys() {
+        assert_eq!(app.get(&one, key).await.status, 404);
+    }
+    // A deleted ticket's comments go with it.
+    app.delete(&format!("{path}/{}", first["id"].as_str().unwrap()), &t.key)
+        .await;
+    assert_eq!(app.get(&one, &t.key).await.status, 404);
+}

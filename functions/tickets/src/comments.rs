@@ -2,6 +2,7 @@
 //!
 //! - `GET /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`list_comments`] (a bare array, oldest first)
 //! - `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`create_comment`]
+//! - `GET /v1/brands/{brandId}/tickets/{ticketId}/comments/{commentId}` → [`get_comment`]
 
 use crate::live_ticket;
 use dispatch_auth::Principal;
@@ -9,7 +10,7 @@ use dispatch_domain::brand::Metadata;
 use dispatch_domain::ticket::{AuthorType, Comment, parse_comment_body};
 use dispatch_domain::{BrandId, CommentId, FieldErrors, TicketId};
 use dispatch_http::{
-    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, ticket_path,
+    ApiError, Context, Reply, authenticate, idempotency, json, parse_json, path_id, ticket_path,
 };
 use dispatch_store::{
     CommentStore, CredentialStore, IdempotencyStore, SessionStore, StoreError, TicketStore,
@@ -160,4 +161,21 @@ where
         .await?;
     let views: Vec<CommentView> = comments.iter().map(CommentView::from).collect();
     json(StatusCode::OK, &views)
+}
+
+/// `GET …/comments/{commentId}`: one comment of a live ticket, internal notes included (the
+/// admin side). Three reads: the credential, the ticket with its brand, the comment.
+pub async fn get_comment<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore + CommentStore,
+{
+    let principal = authenticate(ctx, &req).await?;
+    let (brand, ticket) = live_ticket(ctx, &principal, &req).await?;
+    let id = path_id(&req, "commentId", CommentId::parse)?;
+    let comment = ctx
+        .store
+        .comment(&principal.org_id, principal.mode, &brand, &ticket, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    json(StatusCode::OK, &CommentView::from(&comment))
 }

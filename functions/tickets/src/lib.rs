@@ -10,7 +10,7 @@
 mod comments;
 mod view;
 
-pub use comments::{create_comment, list_comments};
+pub use comments::{create_comment, get_comment, list_comments};
 
 use dispatch_auth::Principal;
 use dispatch_domain::brand::Brand;

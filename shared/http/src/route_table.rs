@@ -195,6 +195,11 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "comments-get",
+        route: "GET /v1/brands/{brandId}/tickets/{ticketId}/comments/{commentId}",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "attachments-list",
         route: "GET /v1/brands/{brandId}/tickets/{ticketId}/attachments",
         query: Query::Only(&[]),

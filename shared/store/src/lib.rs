@@ -40,8 +40,8 @@ use dispatch_domain::intake::IntakeEndpoint;
 use dispatch_domain::ticket::{Comment, Status, Ticket};
 use dispatch_domain::webhook::{Webhook, WebhookDelivery, WebhookEvent, WebhookUrl};
 use dispatch_domain::{
-    AttachmentId, BrandId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId, TicketId,
-    Timestamp, WebhookId,
+    AttachmentId, BrandId, CommentId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId,
+    TicketId, Timestamp, WebhookId,
 };
 use std::future::Future;
 
@@ -380,6 +380,15 @@ pub trait CommentStore: Send + Sync {
         brand: &BrandId,
         ticket: &TicketId,
     ) -> impl Future<Output = StoreResult<Vec<Comment>>> + Send;
+    /// One comment of the ticket (`None` when unknown).
+    fn comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: &TicketId,
+        id: &CommentId,
+    ) -> impl Future<Output = StoreResult<Option<Comment>>> + Send;
 }
 
 /// Attachment records (the bytes are in S3).

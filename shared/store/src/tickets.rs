@@ -477,4 +477,22 @@ impl CommentStore for DynamoStore {
         .map(comment_from)
         .collect()
     }
+
+    async fn comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: &TicketId,
+        id: &CommentId,
+    ) -> Result<Option<Comment>, StoreError> {
+        self.get(
+            keys::brand_partition(org, mode, brand),
+            keys::comment_sk(ticket, id),
+        )
+        .await?
+        .as_ref()
+        .map(comment_from)
+        .transpose()
+    }
 }

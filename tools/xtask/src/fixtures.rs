@@ -74,6 +74,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     ("CUSTOMER_ID", "a customer of the brand"),
     ("TICKET_ID", "a ticket of the brand"),
+    ("COMMENT_ID", "a comment on that ticket"),
     (
         "ATTACHMENT_ID",
         "an attachment of that ticket whose bytes were uploaded but not yet confirmed",
@@ -261,7 +262,7 @@ pub async fn fill(stack: &impl Stack, event: &str) -> Result<String, String> {
         )?;
         values.push(("CUSTOMER_ID", text(&customer, "id")?));
     }
-    if needs("TICKET_ID") || needs("ATTACHMENT_ID") {
+    if needs("TICKET_ID") || needs("ATTACHMENT_ID") || needs("COMMENT_ID") {
         let ticket = ok(
             "ticket",
             stack
@@ -278,6 +279,21 @@ pub async fn fill(stack: &impl Stack, event: &str) -> Result<String, String> {
         if needs("ATTACHMENT_ID") {
             let path = format!("{brand}/tickets/{ticket_id}/attachments");
             values.push(("ATTACHMENT_ID", uploaded(stack, &path, &tenant.key).await?));
+        }
+        if needs("COMMENT_ID") {
+            let comment = ok(
+                "comment",
+                stack
+                    .call(
+                        "POST",
+                        &format!("{brand}/tickets/{ticket_id}/comments"),
+                        key,
+                        Some(json!({"body": "Prepared"})),
+                    )
+                    .await,
+                201,
+            )?;
+            values.push(("COMMENT_ID", text(&comment, "id")?));
         }
         values.push(("TICKET_ID", ticket_id));
     }
