@@ -13,6 +13,7 @@ impl TestApp {
         match function {
             "health" => Box::pin(dispatch(req, &self.endpoint("health"), |r| dispatch_health::health(r))).await,
             "accounts-me" => Box::pin(dispatch(req, &self.endpoint("accounts-me"), |r| dispatch_accounts::me(&self.ctx, r))).await,
+            "accounts-usage" => Box::pin(dispatch(req, &self.endpoint("accounts-usage"), |r| dispatch_accounts::usage(&self.ctx, r))).await,
             "api-keys-list" => Box::pin(dispatch(req, &self.endpoint("api-keys-list"), |r| dispatch_accounts::list_api_keys(&self.ctx, r))).await,
             "api-keys-create" => Box::pin(dispatch(req, &self.endpoint("api-keys-create"), |r| dispatch_accounts::create_api_key(&self.ctx, r))).await,
             "api-keys-scope" => Box::pin(dispatch(req, &self.endpoint("api-keys-scope"), |r| dispatch_accounts::update_api_key_scope(&self.ctx, r))).await,

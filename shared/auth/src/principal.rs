@@ -108,6 +108,12 @@ impl Principal {
         matches!(self.role, Role::Owner | Role::Admin) && self.is_org_wide()
     }
 
+    /// The organization's usage (counts over every brand): owners and admins with a
+    /// credential that reaches every brand.
+    pub fn can_read_usage(&self) -> bool {
+        matches!(self.role, Role::Owner | Role::Admin) && self.is_org_wide()
+    }
+
     /// Creating brands is an organization-level action for owners and admins.
     pub fn can_create_brands(&self) -> bool {
         matches!(self.role, Role::Owner | Role::Admin) && self.is_org_wide()

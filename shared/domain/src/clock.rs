@@ -29,6 +29,11 @@ impl Timestamp {
             .map(|t| Timestamp(t.unix_timestamp()))
     }
 
+    /// The UTC calendar month it falls in, `2026-11`: usage counts tickets per month.
+    pub fn month(self) -> String {
+        self.to_rfc3339()[..7].to_string()
+    }
+
     /// `2026-11-28T19:26:14Z`.
     pub fn to_rfc3339(self) -> String {
         match OffsetDateTime::from_unix_timestamp(self.0) {

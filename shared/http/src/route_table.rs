@@ -14,6 +14,11 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "accounts-usage",
+        route: "GET /v1/accounts/me/usage",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "api-keys-list",
         route: "GET /v1/accounts/me/api-keys",
         query: Query::Only(&[]),

@@ -2,7 +2,7 @@
 //! under concurrent creates.
 
 use crate::item::{Item, Reader, list, n, s, ts};
-use crate::{BrandStore, DynamoStore, StoreError, keys, tx};
+use crate::{BrandStore, DynamoStore, StoreError, Usage, keys, tx};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
@@ -166,6 +166,27 @@ fn origin_index_writes(
 }
 
 impl BrandStore for DynamoStore {
+    async fn usage(&self, org: &OrgId, mode: Mode, month: &str) -> Result<Usage, StoreError> {
+        let items = self
+            .query(keys::tenant(org, mode), keys::BRAND_SK_PREFIX)
+            .await?;
+        let month = keys::tickets_in_month(month);
+        let mut usage = Usage {
+            brands: 0,
+            tickets_total: 0,
+            tickets_in_month: 0,
+        };
+        for item in &items {
+            let r = Reader(item);
+            usage.brands += 1;
+            usage.tickets_total += r.u64("ticketCount")?;
+            if item.contains_key(&month) {
+                usage.tickets_in_month += r.u64(&month)?;
+            }
+        }
+        Ok(usage)
+    }
+
     async fn list_brands(&self, org: &OrgId, mode: Mode) -> Result<Vec<Brand>, StoreError> {
         self.query(keys::tenant(org, mode), keys::BRAND_SK_PREFIX)
             .await?

@@ -199,6 +199,12 @@ pub fn brand_sk(brand: &BrandId) -> String {
     format!("{BRAND_SK_PREFIX}{brand}")
 }
 
+/// The brand item's attribute counting the tickets created in `month` (`2026-11`), moved
+/// by each create's transaction; usage sums it over the brands.
+pub fn tickets_in_month(month: &str) -> String {
+    format!("ticketsIn#{month}")
+}
+
 pub fn brand_slug_sk(slug: &str) -> String {
     format!("BRANDSLUG#{slug}")
 }

@@ -731,7 +731,26 @@ pub trait ApiKeyStore: Send + Sync {
 }
 
 /// Brands within one organization and mode.
+/// An organization's usage in one mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Brands that exist now.
+    pub brands: u64,
+    /// Tickets ever created in them (deleted ones included: it counts creations).
+    pub tickets_total: u64,
+    /// Tickets created in them in the month asked about.
+    pub tickets_in_month: u64,
+}
+
 pub trait BrandStore: Send + Sync {
+    /// Counts over the existing brands of `org` in `mode`, from their items (one Query):
+    /// each ticket create's transaction moves its brand's counters.
+    fn usage(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        month: &str,
+    ) -> impl Future<Output = StoreResult<Usage>> + Send;
     fn list_brands(
         &self,
         org: &OrgId,

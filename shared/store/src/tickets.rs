@@ -149,11 +149,19 @@ impl TicketStore for DynamoStore {
             .table_name(&self.table)
             .key(keys::PK, s(keys::tenant(org, mode)))
             .key(keys::SK, s(keys::brand_sk(&brand.id)))
-            .update_expression("SET nextTicketNumber = :next, ticketCount = ticketCount + :one")
+            .update_expression(
+                "SET nextTicketNumber = :next, ticketCount = ticketCount + :one, \
+                 #month = if_not_exists(#month, :zero) + :one",
+            )
             .condition_expression("attribute_exists(pk) AND nextTicketNumber = :number")
+            .expression_attribute_names(
+                "#month",
+                keys::tickets_in_month(&ticket.created_at.month()),
+            )
             .expression_attribute_values(":next", n(ticket.number + 1))
             .expression_attribute_values(":number", n(ticket.number))
-            .expression_attribute_values(":one", n(1));
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0));
         let mut request = self
             .client
             .transact_write_items()
