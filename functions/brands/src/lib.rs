@@ -176,14 +176,43 @@ async fn changed_or_gone<S: BrandStore>(
     }
 }
 
-fn require_brand_manager(principal: &Principal, brand: &Brand) -> Result<(), ApiError> {
-    if principal.can_manage_brand(&brand.id) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden {
+/// The credential and the brand of the path, when it may change the brand's settings
+/// (owners and admins reaching it): 404 for a brand it cannot reach, 403 for one it can
+/// only read.
+async fn managed_brand<S: CredentialStore + SessionStore + BrandStore>(
+    ctx: &Context<S>,
+    req: &Request,
+) -> Result<(Principal, Brand), ApiError> {
+    let principal = authenticate(ctx, req).await?;
+    let brand = reachable_brand(&ctx.store, &principal, req).await?;
+    if !principal.can_manage_brand(&brand.id) {
+        return Err(ApiError::Forbidden {
             code: ErrorCode::Forbidden,
             message: "Changing a brand needs an owner or admin credential.",
-        })
+        });
+    }
+    Ok((principal, brand))
+}
+
+/// Writes `patch` on `brand` (as just read) and gives the brand as it is after it, without
+/// another read.
+async fn write_patch<S: BrandStore>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    brand: Brand,
+    patch: BrandPatch,
+) -> Result<Brand, ApiError> {
+    let now = ctx.clock.now();
+    match ctx
+        .store
+        .update_brand(principal.mode, &brand, &patch, now)
+        .await
+    {
+        Ok(()) => Ok(apply(brand, patch, now)),
+        Err(StoreError::Conflict(_)) => Err(slug_taken()),
+        // Deleted or renamed between our read and our write.
+        Err(StoreError::NotFound) => Err(changed_or_gone(&ctx.store, principal, &brand).await),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -213,9 +242,7 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
-    let principal = authenticate(ctx, &req).await?;
-    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
-    require_brand_manager(&principal, &brand)?;
+    let (principal, brand) = managed_brand(ctx, &req).await?;
     let input: UpdateBrandInput = parse_json(&req)?;
 
     let mut errors = FieldErrors::new();
@@ -247,21 +274,8 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
     if patch == BrandPatch::default() {
         return json(StatusCode::OK, &BrandView::from(&brand));
     }
-    let now = ctx.clock.now();
-    match ctx
-        .store
-        .update_brand(principal.mode, &brand, &patch, now)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(slug_taken()),
-        // Deleted or renamed between our read and our write.
-        Err(StoreError::NotFound) => {
-            return Err(changed_or_gone(&ctx.store, &principal, &brand).await);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    json(StatusCode::OK, &BrandView::from(&apply(brand, patch, now)))
+    let updated = write_patch(ctx, &principal, brand, patch).await?;
+    json(StatusCode::OK, &BrandView::from(&updated))
 }
 
 /// `GET /v1/brands/{brandId}/schema`: the brand's ticket schema, `{}` when unset. Stored for
@@ -282,9 +296,7 @@ pub async fn put_schema<S: CredentialStore + SessionStore + BrandStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
-    let principal = authenticate(ctx, &req).await?;
-    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
-    require_brand_manager(&principal, &brand)?;
+    let (principal, brand) = managed_brand(ctx, &req).await?;
     let body: Value = parse_json(&req)?;
     let schema = Metadata::parse(body).map_err(|m| ApiError::validation("schema", &m))?;
     if brand.ticket_schema.as_ref() == Some(&schema) {
@@ -294,15 +306,8 @@ pub async fn put_schema<S: CredentialStore + SessionStore + BrandStore>(
         ticket_schema: Some(schema.clone()),
         ..BrandPatch::default()
     };
-    match ctx
-        .store
-        .update_brand(principal.mode, &brand, &patch, ctx.clock.now())
-        .await
-    {
-        Ok(()) => json(StatusCode::OK, &schema.to_value()),
-        Err(StoreError::NotFound) => Err(changed_or_gone(&ctx.store, &principal, &brand).await),
-        Err(e) => Err(e.into()),
-    }
+    write_patch(ctx, &principal, brand, patch).await?;
+    json(StatusCode::OK, &schema.to_value())
 }
 
 /// The brand as it is after `patch`, without another read.
@@ -335,9 +340,7 @@ pub async fn delete<S: CredentialStore + SessionStore + BrandStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
-    let principal = authenticate(ctx, &req).await?;
-    let brand = reachable_brand(&ctx.store, &principal, &req).await?;
-    require_brand_manager(&principal, &brand)?;
+    let (principal, brand) = managed_brand(ctx, &req).await?;
     match query_param(&req, "confirm").as_deref() {
         Some("true") => match ctx.store.delete_brand(principal.mode, &brand).await {
             Ok(()) => no_content(),
