@@ -468,6 +468,9 @@ async fn the_ticket_schema_reads_and_replaces_the_brands_ticket_schema() {
         .await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(refused.body["errors"][0]["field"], "schema");
+    let no_body = app.send("PUT", &schema, Some(&t.key), None).await;
+    assert_eq!(no_body.status, 400, "{}", no_body.body);
+    assert_eq!(no_body.body["code"], "invalid_json");
     let not_object = app
         .send("PUT", &schema, Some(&t.key), Some("[1]".into()))
         .await;
@@ -476,6 +479,77 @@ async fn the_ticket_schema_reads_and_replaces_the_brands_ticket_schema() {
     assert_eq!(
         app.get(&schema, &t.key).await.body,
         wanted,
+        "nothing changed"
+    );
+}
+
+/// The profile and email settings: stored on create and PATCH, `""` clears, `null` leaves,
+/// every rule refuses with nothing written, and `inboundEmailEnabled` is read-only.
+#[tokio::test]
+async fn the_brand_profile_is_set_cleared_and_checked() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let created = app
+        .post(
+            "/v1/brands",
+            &t.key,
+            json!({
+                "name": "Profiled",
+                "url": "https://acme.example",
+                "fromName": "  Acme Support ",
+                "fromEmail": "Help@Acme.example",
+                "autoresponseEnabled": true,
+                "autoresponseSubject": "We got it",
+                "autoresponseBody": "Ticket {{ticketNumber}}: {{title}}\nThanks!"
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let b = &created.body;
+    assert_eq!(b["url"], "https://acme.example");
+    assert_eq!(b["iconUrl"], Value::Null, "present, null when unset");
+    assert_eq!(b["fromName"], "Acme Support");
+    assert_eq!(b["fromEmail"], "help@acme.example");
+    assert_eq!(b["autoresponseEnabled"], true);
+    assert_eq!(b["inboundEmailEnabled"], false);
+    let one = format!("/v1/brands/{}", b["id"].as_str().unwrap());
+    assert_eq!(app.get(&one, &t.key).await.body, created.body, "as stored");
+
+    let patched = app
+        .patch(
+            &one,
+            &t.key,
+            json!({"url": "", "iconUrl": "https://cdn.acme.example/i.png", "fromName": null,
+                   "autoresponseEnabled": false}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["url"], Value::Null, "\"\" clears");
+    assert_eq!(patched.body["iconUrl"], "https://cdn.acme.example/i.png");
+    assert_eq!(patched.body["fromName"], "Acme Support", "null leaves it");
+    assert_eq!(patched.body["autoresponseEnabled"], false);
+    assert_eq!(app.get(&one, &t.key).await.body, patched.body);
+
+    for (field, bad) in [
+        ("url", json!("http://acme.example")),
+        ("iconUrl", json!("https://user:pw@acme.example/i.png")),
+        ("fromName", json!("   ")),
+        ("fromEmail", json!("not an address")),
+        ("autoresponseSubject", json!("x".repeat(201))),
+        ("autoresponseBody", json!("a\u{0}b")),
+        ("inboundEmailEnabled", json!(true)),
+    ] {
+        let refused = app.patch(&one, &t.key, json!({ field: bad })).await;
+        assert_eq!(refused.status, 400, "{field}: {}", refused.body);
+        assert_eq!(
+            refused.body["errors"][0]["field"], field,
+            "{}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        app.get(&one, &t.key).await.body,
+        patched.body,
         "nothing changed"
     );
 }

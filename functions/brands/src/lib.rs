@@ -14,17 +14,19 @@ mod view;
 
 use dispatch_auth::Principal;
 use dispatch_domain::brand::{
-    Brand, BrandName, DEFAULT_TICKET_NUMBER_START, Metadata, Slug, TicketPrefix,
-    parse_portal_origins, parse_ticket_number_start,
+    Brand, BrandName, BrandProfile, DEFAULT_TICKET_NUMBER_START, Metadata, Slug, TicketPrefix,
+    parse_autoresponse_body, parse_https_url, parse_line, parse_portal_origins,
+    parse_ticket_number_start,
 };
-use dispatch_domain::{BrandId, FieldErrors};
+use dispatch_domain::{BrandId, Email, FieldErrors};
 use dispatch_http::ErrorCode;
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, query_param,
     reachable_brand,
 };
 use dispatch_store::{
-    BrandPatch, BrandStore, CredentialStore, IdempotencyStore, SessionStore, StoreError,
+    BrandPatch, BrandStore, CredentialStore, IdempotencyStore, ProfilePatch, SessionStore,
+    StoreError,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -60,6 +62,68 @@ struct CreateBrandInput {
     metadata: Option<Value>,
     ticket_schema: Option<Value>,
     portal_origins: Option<Vec<String>>,
+    url: Option<String>,
+    icon_url: Option<String>,
+    from_name: Option<String>,
+    from_email: Option<String>,
+    autoresponse_enabled: Option<bool>,
+    autoresponse_subject: Option<String>,
+    autoresponse_body: Option<String>,
+}
+
+/// The profile fields of a create or PATCH body: absent or `null` leaves a field, `""`
+/// clears it, anything else must pass its rule (problems go to `errors`).
+#[allow(clippy::too_many_arguments)]
+fn profile_patch(
+    errors: &mut FieldErrors,
+    url: Option<String>,
+    icon_url: Option<String>,
+    from_name: Option<String>,
+    from_email: Option<String>,
+    autoresponse_enabled: Option<bool>,
+    autoresponse_subject: Option<String>,
+    autoresponse_body: Option<String>,
+) -> ProfilePatch {
+    let mut text = |field: &str,
+                    raw: Option<String>,
+                    parse: &dyn Fn(&str) -> Result<String, String>|
+     -> Option<Option<String>> {
+        match raw {
+            None => None,
+            Some(r) if r.is_empty() => Some(None),
+            Some(r) => errors.check(field, parse(&r)).map(Some),
+        }
+    };
+    let url = text("url", url, &parse_https_url);
+    let icon_url = text("iconUrl", icon_url, &parse_https_url);
+    let from_name = text("fromName", from_name, &|r| parse_line(r, 100));
+    let autoresponse_subject = text("autoresponseSubject", autoresponse_subject, &|r| {
+        parse_line(r, 200)
+    });
+    let autoresponse_body = text(
+        "autoresponseBody",
+        autoresponse_body,
+        &parse_autoresponse_body,
+    );
+    let from_email = match from_email {
+        None => None,
+        Some(r) if r.is_empty() => Some(None),
+        Some(r) => errors
+            .check(
+                "fromEmail",
+                Email::parse(&r).ok_or_else(|| "must be an email address".to_string()),
+            )
+            .map(Some),
+    };
+    ProfilePatch {
+        url,
+        icon_url,
+        from_name,
+        from_email,
+        autoresponse_enabled,
+        autoresponse_subject,
+        autoresponse_body,
+    }
 }
 
 fn slug_taken() -> ApiError {
@@ -119,6 +183,17 @@ async fn create_once<S: BrandStore>(
         "portalOrigins",
         parse_portal_origins(input.portal_origins.as_deref().unwrap_or_default()),
     );
+    let profile = profile_patch(
+        &mut errors,
+        input.url,
+        input.icon_url,
+        input.from_name,
+        input.from_email,
+        input.autoresponse_enabled,
+        input.autoresponse_subject,
+        input.autoresponse_body,
+    )
+    .apply(BrandProfile::default());
     let (
         Some(name),
         Some(slug),
@@ -146,6 +221,7 @@ async fn create_once<S: BrandStore>(
         portal_origins,
         metadata,
         ticket_schema: ticket_schema.flatten(),
+        profile,
         created_at: now,
         updated_at: now,
     };
@@ -235,6 +311,13 @@ struct UpdateBrandInput {
     metadata: Option<Value>,
     ticket_schema: Option<Value>,
     portal_origins: Option<Vec<String>>,
+    url: Option<String>,
+    icon_url: Option<String>,
+    from_name: Option<String>,
+    from_email: Option<String>,
+    autoresponse_enabled: Option<bool>,
+    autoresponse_subject: Option<String>,
+    autoresponse_body: Option<String>,
 }
 
 /// `PATCH /v1/brands/{brandId}`: changes only the fields sent.
@@ -265,6 +348,20 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
         portal_origins: input
             .portal_origins
             .and_then(|v| errors.check("portalOrigins", parse_portal_origins(&v))),
+        profile: ProfilePatch::default(),
+    };
+    let patch = BrandPatch {
+        profile: profile_patch(
+            &mut errors,
+            input.url,
+            input.icon_url,
+            input.from_name,
+            input.from_email,
+            input.autoresponse_enabled,
+            input.autoresponse_subject,
+            input.autoresponse_body,
+        ),
+        ..patch
     };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
@@ -297,6 +394,13 @@ pub async fn put_schema<S: CredentialStore + SessionStore + BrandStore>(
     req: Request,
 ) -> Reply {
     let (principal, brand) = managed_brand(ctx, &req).await?;
+    // The body is the schema: none at all is a client mistake, not an empty schema.
+    if req.body().iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest {
+            code: ErrorCode::InvalidJson,
+            message: "The body is the schema: send a JSON object ({} to clear it).".into(),
+        });
+    }
     let body: Value = parse_json(&req)?;
     let schema = Metadata::parse(body).map_err(|m| ApiError::validation("schema", &m))?;
     if brand.ticket_schema.as_ref() == Some(&schema) {
@@ -330,6 +434,7 @@ fn apply(mut brand: Brand, patch: BrandPatch, now: dispatch_domain::Timestamp) -
     if let Some(v) = patch.portal_origins {
         brand.portal_origins = v;
     }
+    brand.profile = patch.profile.apply(brand.profile);
     brand.updated_at = now;
     brand
 }

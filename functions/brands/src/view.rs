@@ -18,6 +18,15 @@ pub struct BrandView {
     metadata: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     ticket_schema: Option<Value>,
+    url: Option<String>,
+    icon_url: Option<String>,
+    from_name: Option<String>,
+    from_email: Option<String>,
+    autoresponse_enabled: bool,
+    autoresponse_subject: Option<String>,
+    autoresponse_body: Option<String>,
+    /// Read-only: `false` until inbound email exists.
+    inbound_email_enabled: bool,
     created_at: String,
     updated_at: String,
 }
@@ -38,6 +47,14 @@ impl From<&Brand> for BrandView {
                 .collect(),
             metadata: b.metadata.to_value(),
             ticket_schema: b.ticket_schema.as_ref().map(|s| s.to_value()),
+            url: b.profile.url.clone(),
+            icon_url: b.profile.icon_url.clone(),
+            from_name: b.profile.from_name.clone(),
+            from_email: b.profile.from_email.as_ref().map(ToString::to_string),
+            autoresponse_enabled: b.profile.autoresponse_enabled,
+            autoresponse_subject: b.profile.autoresponse_subject.clone(),
+            autoresponse_body: b.profile.autoresponse_body.clone(),
+            inbound_email_enabled: false,
             created_at: b.created_at.to_rfc3339(),
             updated_at: b.updated_at.to_rfc3339(),
         }

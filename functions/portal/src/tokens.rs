@@ -431,6 +431,7 @@ mod tests {
                 .collect(),
             metadata: Default::default(),
             ticket_schema: None,
+            profile: Default::default(),
             created_at: Timestamp::from_unix(0),
             updated_at: Timestamp::from_unix(0),
         }

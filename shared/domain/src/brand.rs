@@ -1,6 +1,6 @@
 //! Brands (workspaces) and the rules for their fields.
 
-use crate::{BrandId, OrgId, Timestamp};
+use crate::{BrandId, Email, OrgId, Timestamp};
 use serde_json::{Map, Value};
 
 /// A brand as the domain sees it.
@@ -16,8 +16,79 @@ pub struct Brand {
     pub portal_origins: Vec<PortalOrigin>,
     pub metadata: Metadata,
     pub ticket_schema: Option<Metadata>,
+    pub profile: BrandProfile,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// How a brand presents itself, and its email settings. Stored and shown; mail is not sent
+/// from them yet (sign-in mail goes from the deployment's verified sender).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BrandProfile {
+    pub url: Option<String>,
+    pub icon_url: Option<String>,
+    pub from_name: Option<String>,
+    /// Sent as `Reply-To`; `From` stays the deployment's verified sender (no spoofing).
+    pub from_email: Option<Email>,
+    pub autoresponse_enabled: bool,
+    pub autoresponse_subject: Option<String>,
+    /// May hold `{{ticketNumber}}`, `{{title}}` and `{{customerName}}`.
+    pub autoresponse_body: Option<String>,
+}
+
+/// An `https` URL of at most 2048 characters with a host and no credentials. It is only
+/// stored and shown, never fetched.
+pub fn parse_https_url(raw: &str) -> Result<String, String> {
+    let url = raw;
+    let rest = url
+        .get(..8)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        .map(|_| &url[8..])
+        .ok_or_else(|| "must be an https:// URL".to_string())?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if url.chars().count() > 2048 {
+        Err("must be at most 2048 characters".into())
+    } else if authority.is_empty() || authority.starts_with(':') {
+        Err("must name a host".into())
+    } else if authority.contains('@') {
+        Err("must not carry credentials".into())
+    } else if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err("must not contain whitespace or control characters".into())
+    } else {
+        Ok(url.to_string())
+    }
+}
+
+/// One line of 1–`max` characters after trimming, no control characters.
+pub fn parse_line(raw: &str, max: usize) -> Result<String, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        Err("must not be blank".into())
+    } else if s.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else if s.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// An autoresponse body: not blank, at most 10,240 characters (10 KiB of ASCII; counted in
+/// characters so the limit reads the same in every client's string length); tab, line feed
+/// and carriage return are the only control characters allowed.
+pub fn parse_autoresponse_body(raw: &str) -> Result<String, String> {
+    if raw.trim().is_empty() {
+        Err("must not be blank".into())
+    } else if raw.chars().count() > 10 * 1024 {
+        Err("must be at most 10240 characters".into())
+    } else if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Err("must not contain control characters other than tab and line breaks".into())
+    } else {
+        Ok(raw.to_string())
+    }
 }
 
 /// 1–100 characters after trimming, no control characters.
@@ -255,6 +326,44 @@ mod tests {
         assert!(TicketPrefix::parse("ACME1").is_ok());
         assert!(TicketPrefix::parse("acme").is_err());
         assert!(TicketPrefix::parse("TOOLONGPREFIX").is_err());
+    }
+
+    #[test]
+    fn profile_urls_are_https_with_a_host_and_no_credentials() {
+        assert_eq!(
+            parse_https_url("https://acme.example/logo.png").as_deref(),
+            Ok("https://acme.example/logo.png")
+        );
+        assert!(
+            parse_https_url(" https://acme.example").is_err(),
+            "no surrounding spaces"
+        );
+        assert!(parse_https_url("HTTPS://acme.example").is_ok());
+        for bad in [
+            "http://acme.example",
+            "https://",
+            "https:///path",
+            "https://user:pw@acme.example",
+            "https://acme.example/a b",
+            "javascript:alert(1)",
+        ] {
+            assert!(parse_https_url(bad).is_err(), "{bad}");
+        }
+        assert!(parse_https_url(&format!("https://a.example/{}", "x".repeat(2040))).is_err());
+    }
+
+    #[test]
+    fn profile_texts_keep_their_limits() {
+        assert_eq!(
+            parse_line("  Acme Support ", 100).as_deref(),
+            Ok("Acme Support")
+        );
+        assert!(parse_line("", 100).is_err());
+        assert!(parse_line("a\u{7}b", 100).is_err());
+        assert!(parse_line(&"x".repeat(101), 100).is_err());
+        assert!(parse_autoresponse_body("Thanks!\n\nTicket {{ticketNumber}}").is_ok());
+        assert!(parse_autoresponse_body("a\u{0}b").is_err());
+        assert!(parse_autoresponse_body(&"x".repeat(10 * 1024 + 1)).is_err());
     }
 
     #[test]

@@ -268,12 +268,13 @@ pub fn path_id<T>(
         .ok_or(ApiError::NotFound)
 }
 
-/// A query string parameter; an empty value reads as absent (`?status=`). `dispatch`
-/// has already refused a parameter given twice or one the route does not declare.
+/// A query string parameter. An empty value (`?status=`) is a value like any other, so it
+/// is checked (and mostly refused) rather than read as absent: an empty filter must not
+/// quietly widen a list. `dispatch` has already refused a parameter given twice or one the
+/// route does not declare.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters()
         .first(name)
-        .filter(|v| !v.is_empty())
         .map(str::to_string)
 }
 

@@ -40,7 +40,7 @@ impl Route {
     }
 
     /// 400 naming every query parameter this route does not read, and every one given
-    /// more than once (lists are comma-joined). An empty value reads as absent.
+    /// more than once (lists are comma-joined).
     pub fn check_query(&self, req: &Request) -> Result<(), ApiError> {
         let params = req.query_string_parameters();
         let mut names: Vec<&str> = params.iter().map(|(name, _)| name).collect();

@@ -6,8 +6,10 @@ use crate::{BrandStore, DynamoStore, StoreError, Usage, keys, tx};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
-use dispatch_domain::brand::{Brand, BrandName, Metadata, PortalOrigin, Slug, TicketPrefix};
-use dispatch_domain::{BrandId, Mode, OrgId, Timestamp};
+use dispatch_domain::brand::{
+    Brand, BrandName, BrandProfile, Metadata, PortalOrigin, Slug, TicketPrefix,
+};
+use dispatch_domain::{BrandId, Email, Mode, OrgId, Timestamp};
 use std::collections::HashMap;
 
 /// Changes to a brand; `None` leaves a field as it is.
@@ -19,6 +21,113 @@ pub struct BrandPatch {
     pub metadata: Option<Metadata>,
     pub ticket_schema: Option<Metadata>,
     pub portal_origins: Option<Vec<PortalOrigin>>,
+    pub profile: ProfilePatch,
+}
+
+/// Changes to a brand's profile: `None` leaves a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfilePatch {
+    pub url: Option<Option<String>>,
+    pub icon_url: Option<Option<String>>,
+    pub from_name: Option<Option<String>>,
+    pub from_email: Option<Option<Email>>,
+    pub autoresponse_enabled: Option<bool>,
+    pub autoresponse_subject: Option<Option<String>>,
+    pub autoresponse_body: Option<Option<String>>,
+}
+
+impl ProfilePatch {
+    /// The profile as it is after the patch.
+    pub fn apply(&self, mut profile: BrandProfile) -> BrandProfile {
+        fn set<T: Clone>(field: &mut Option<T>, change: &Option<Option<T>>) {
+            if let Some(value) = change {
+                field.clone_from(value);
+            }
+        }
+        set(&mut profile.url, &self.url);
+        set(&mut profile.icon_url, &self.icon_url);
+        set(&mut profile.from_name, &self.from_name);
+        set(&mut profile.from_email, &self.from_email);
+        set(
+            &mut profile.autoresponse_subject,
+            &self.autoresponse_subject,
+        );
+        set(&mut profile.autoresponse_body, &self.autoresponse_body);
+        if let Some(on) = self.autoresponse_enabled {
+            profile.autoresponse_enabled = on;
+        }
+        profile
+    }
+
+    /// `(attribute, Some(value) to set | None to remove)` for every field it changes.
+    fn changes(&self) -> Vec<(&'static str, Option<AttributeValue>)> {
+        let text = |v: &Option<String>| v.as_ref().map(|v| s(v.as_str()));
+        let mut out = Vec::new();
+        for (name, change) in [
+            ("url", &self.url),
+            ("iconUrl", &self.icon_url),
+            ("fromName", &self.from_name),
+            ("autoresponseSubject", &self.autoresponse_subject),
+            ("autoresponseBody", &self.autoresponse_body),
+        ] {
+            if let Some(value) = change {
+                out.push((name, text(value)));
+            }
+        }
+        if let Some(email) = &self.from_email {
+            out.push(("fromEmail", email.as_ref().map(|e| s(e.as_str()))));
+        }
+        if let Some(on) = self.autoresponse_enabled {
+            out.push(("autoresponseEnabled", Some(AttributeValue::Bool(on))));
+        }
+        out
+    }
+}
+
+/// The profile's attributes of a brand item (only the ones set).
+fn profile_attrs(profile: &BrandProfile) -> Vec<(&'static str, AttributeValue)> {
+    let mut out = vec![(
+        "autoresponseEnabled",
+        AttributeValue::Bool(profile.autoresponse_enabled),
+    )];
+    for (name, value) in [
+        ("url", &profile.url),
+        ("iconUrl", &profile.icon_url),
+        ("fromName", &profile.from_name),
+        ("autoresponseSubject", &profile.autoresponse_subject),
+        ("autoresponseBody", &profile.autoresponse_body),
+    ] {
+        if let Some(v) = value {
+            out.push((name, s(v.as_str())));
+        }
+    }
+    if let Some(e) = &profile.from_email {
+        out.push(("fromEmail", s(e.as_str())));
+    }
+    out
+}
+
+fn profile_from(r: &Reader<'_>) -> Result<BrandProfile, StoreError> {
+    let from_email = match r.opt_string("fromEmail")? {
+        Some(raw) => {
+            Some(Email::parse(&raw).ok_or_else(|| StoreError::Corrupt("fromEmail".into()))?)
+        }
+        None => None,
+    };
+    Ok(BrandProfile {
+        url: r.opt_string("url")?,
+        icon_url: r.opt_string("iconUrl")?,
+        from_name: r.opt_string("fromName")?,
+        from_email,
+        // Brands written before the profile existed have no flag: off.
+        autoresponse_enabled: if r.0.contains_key("autoresponseEnabled") {
+            r.bool("autoresponseEnabled")?
+        } else {
+            false
+        },
+        autoresponse_subject: r.opt_string("autoresponseSubject")?,
+        autoresponse_body: r.opt_string("autoresponseBody")?,
+    })
 }
 
 fn json_attr(m: &Metadata) -> AttributeValue {
@@ -49,6 +158,9 @@ fn brand_item(mode: Mode, brand: &Brand) -> Item {
     .into();
     if let Some(schema) = &brand.ticket_schema {
         item.insert("ticketSchema".into(), json_attr(schema));
+    }
+    for (name, value) in profile_attrs(&brand.profile) {
+        item.insert(name.into(), value);
     }
     item
 }
@@ -82,6 +194,7 @@ fn brand_from(item: &Item) -> Result<Brand, StoreError> {
             .collect::<Result<_, _>>()?,
         metadata: json_field(&r, "metadata")?.unwrap_or_default(),
         ticket_schema: json_field(&r, "ticketSchema")?,
+        profile: profile_from(&r)?,
         created_at: r.timestamp("createdAt")?,
         updated_at: r.timestamp("updatedAt")?,
     })
@@ -325,13 +438,29 @@ impl BrandStore for DynamoStore {
             "portalOrigins",
             patch.portal_origins.as_deref().map(origins_attr),
         );
+        let mut removes = Vec::new();
+        for (name, value) in patch.profile.changes() {
+            match value {
+                Some(v) => field(name, Some(v)),
+                None => removes.push(name),
+            }
+        }
+        for name in &removes {
+            names.insert(format!("#{name}"), name.to_string());
+        }
+        let remove = if removes.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = removes.iter().map(|n| format!("#{n}")).collect();
+            format!(" REMOVE {}", list.join(", "))
+        };
 
         let update = tx::build(
             Update::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::tenant(&current.org_id, mode)))
                 .key(keys::SK, s(keys::brand_sk(&current.id)))
-                .update_expression(format!("SET {}", sets.join(", ")))
+                .update_expression(format!("SET {}{remove}", sets.join(", ")))
                 // The slug released below must be the one stored: a concurrent rename fails
                 // this write instead of leaking a slug claim.
                 .condition_expression("attribute_exists(pk) AND #slug = :expectedSlug")

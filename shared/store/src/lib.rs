@@ -46,7 +46,7 @@ use dispatch_domain::{
 use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
-pub use brands::BrandPatch;
+pub use brands::{BrandPatch, ProfilePatch};
 pub use idempotency::{Claim, IDEMPOTENCY_LEASE_SECS, IDEMPOTENCY_TTL_SECS, StoredAnswer};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};

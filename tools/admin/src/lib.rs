@@ -71,6 +71,7 @@ pub async fn bootstrap<S: OrgStore + BrandStore>(
                 portal_origins: vec![],
                 metadata: Metadata::default(),
                 ticket_schema: None,
+                profile: Default::default(),
                 created_at: now,
                 updated_at: now,
             };
