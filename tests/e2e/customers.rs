@@ -193,3 +193,49 @@ async fn other_tenants_modes_and_out_of_scope_brands_are_404() {
         "nothing was written by the refused calls"
     );
 }
+
+/// `avatarUrl` and `companyId` are stored and shown (always present, `null` when unset), and
+/// checked with nothing written when broken.
+#[tokio::test]
+async fn avatar_and_company_are_kept_and_checked() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = customers(t.brand_id.as_str());
+    let plain = app
+        .post(&path, &t.key, json!({"email": "plain@example.com"}))
+        .await;
+    assert_eq!(plain.body["avatarUrl"], Value::Null);
+    assert_eq!(plain.body["companyId"], Value::Null);
+    let full = app
+        .post(
+            &path,
+            &t.key,
+            json!({"email": "full@example.com", "avatarUrl": "https://cdn.example.com/a.png",
+                   "companyId": "acme_42"}),
+        )
+        .await;
+    assert_eq!(full.status, 201, "{}", full.body);
+    let one = format!("{path}/{}", full.body["id"].as_str().unwrap());
+    let read = app.get(&one, &t.key).await.body;
+    assert_eq!(read["avatarUrl"], "https://cdn.example.com/a.png");
+    assert_eq!(read["companyId"], "acme_42");
+    for (field, bad) in [
+        ("avatarUrl", "http://cdn.example.com/a.png"),
+        ("companyId", "acme 42"),
+    ] {
+        let refused = app
+            .post(
+                &path,
+                &t.key,
+                json!({"email": "bad@example.com", field: bad}),
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert_eq!(refused.body["errors"][0]["field"], field);
+    }
+    assert_eq!(
+        page_ids(&app.get(&path, &t.key).await.body).len(),
+        2,
+        "nothing was written by the refused creates"
+    );
+}

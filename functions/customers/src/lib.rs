@@ -8,8 +8,8 @@
 //! tenant's, mode's or brand's customer is unreachable; out-of-scope brands are 404.
 
 use dispatch_auth::Principal;
-use dispatch_domain::brand::Metadata;
-use dispatch_domain::customer::{Customer, CustomerName};
+use dispatch_domain::brand::{Metadata, parse_https_url};
+use dispatch_domain::customer::{Customer, CustomerName, parse_company_id};
 use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors};
 use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, page_response};
@@ -32,6 +32,8 @@ pub struct CustomerView {
     email: String,
     name: Option<String>,
     metadata: Value,
+    avatar_url: Option<String>,
+    company_id: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -44,6 +46,8 @@ impl From<&Customer> for CustomerView {
             email: c.email.to_string(),
             name: c.name.as_ref().map(|n| n.as_str().to_string()),
             metadata: c.metadata.to_value(),
+            avatar_url: c.avatar_url.clone(),
+            company_id: c.company_id.clone(),
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
         }
@@ -84,11 +88,13 @@ where
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CreateInput {
     email: Option<String>,
     name: Option<String>,
     metadata: Option<Value>,
+    avatar_url: Option<String>,
+    company_id: Option<String>,
 }
 
 /// `POST /v1/brands/{brandId}/customers`: 409 when the brand already has that email.
@@ -129,7 +135,17 @@ where
         None => Some(Metadata::default()),
         Some(v) => errors.check("metadata", Metadata::parse(v)),
     };
-    let (Some(email), Some(name), Some(metadata)) = (email, name, metadata) else {
+    let avatar_url = match input.avatar_url.as_deref() {
+        None => Some(None),
+        Some(raw) => errors.check("avatarUrl", parse_https_url(raw)).map(Some),
+    };
+    let company_id = match input.company_id.as_deref() {
+        None => Some(None),
+        Some(raw) => errors.check("companyId", parse_company_id(raw)).map(Some),
+    };
+    let (Some(email), Some(name), Some(metadata), Some(avatar_url), Some(company_id)) =
+        (email, name, metadata, avatar_url, company_id)
+    else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
     let now = ctx.clock.now();
@@ -139,6 +155,8 @@ where
         email,
         name,
         metadata,
+        avatar_url,
+        company_id,
         created_at: now,
         updated_at: now,
     };

@@ -355,6 +355,8 @@ where
         email: link.email,
         name: None,
         metadata: Default::default(),
+        avatar_url: None,
+        company_id: None,
         created_at: now,
         updated_at: now,
     };

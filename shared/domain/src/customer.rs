@@ -10,8 +10,25 @@ pub struct Customer {
     pub email: Email,
     pub name: Option<CustomerName>,
     pub metadata: Metadata,
+    /// An `https` URL, shown, never fetched.
+    pub avatar_url: Option<String>,
+    /// An opaque id of the caller's own (no Companies API exists): echoed, never checked.
+    pub company_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A company id: 1–64 characters of `A-Z`, `a-z`, `0-9`, `_` and `-`.
+pub fn parse_company_id(raw: &str) -> Result<String, String> {
+    if !(1..=64).contains(&raw.len())
+        || !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Err("must be 1-64 characters of A-Z, a-z, 0-9, _ and -".into())
+    } else {
+        Ok(raw.to_string())
+    }
 }
 
 /// 1–200 characters after trimming, no control characters.
@@ -41,6 +58,14 @@ impl CustomerName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn company_ids_are_short_opaque_tokens() {
+        assert_eq!(parse_company_id("acme_42-EU").as_deref(), Ok("acme_42-EU"));
+        for bad in ["", "a b", "acme.example", &"x".repeat(65), "é"] {
+            assert!(parse_company_id(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

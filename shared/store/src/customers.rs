@@ -29,6 +29,12 @@ fn customer_item(org: &OrgId, mode: Mode, c: &Customer) -> Item {
     if let Some(name) = &c.name {
         item.insert("name".into(), s(name.as_str()));
     }
+    if let Some(url) = &c.avatar_url {
+        item.insert("avatarUrl".into(), s(url.as_str()));
+    }
+    if let Some(company) = &c.company_id {
+        item.insert("companyId".into(), s(company.as_str()));
+    }
     item
 }
 
@@ -51,6 +57,8 @@ fn customer_from(item: &Item) -> Result<Customer, StoreError> {
             .map(|n| CustomerName::parse(&n).map_err(|_| corrupt("name")))
             .transpose()?,
         metadata,
+        avatar_url: r.opt_string("avatarUrl")?,
+        company_id: r.opt_string("companyId")?,
         created_at: r.timestamp("createdAt")?,
         updated_at: r.timestamp("updatedAt")?,
     })

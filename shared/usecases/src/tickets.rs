@@ -200,6 +200,8 @@ pub async fn find_or_create_customer<S: CustomerStore>(
         email: email.clone(),
         name,
         metadata: Metadata::default(),
+        avatar_url: None,
+        company_id: None,
         created_at: now,
         updated_at: now,
     };
