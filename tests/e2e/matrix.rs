@@ -76,6 +76,27 @@ const ROUTES: &[Row] = &[
         200,
         200,
     ),
+    row(
+        "PATCH",
+        "/v1/brands/{brandId}/customers/{customerId}",
+        Some(r#"{"name":"Renamed"}"#),
+        200,
+        200,
+    ),
+    row(
+        "DELETE",
+        "/v1/brands/{brandId}/customers/{customerId}",
+        None,
+        200,
+        200,
+    ),
+    row(
+        "GET",
+        "/v1/brands/{brandId}/customers/search?q=c",
+        None,
+        200,
+        200,
+    ),
     row("GET", "/v1/brands/{brandId}/tickets", None, 200, 200),
     row(
         "POST",
@@ -214,7 +235,12 @@ fn every_brand_route_is_in_the_matrix() {
         .map(|r| {
             (
                 r.method.to_string(),
-                r.path.replace("{pendingId}", "{attachmentId}"),
+                r.path
+                    .replace("{pendingId}", "{attachmentId}")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect();

@@ -95,7 +95,7 @@ async fn check_brands_exist<S: BrandStore>(
     } else {
         Err(ApiError::validation(
             "brandIds",
-            &format!("unknown brands: {}", missing.join(", ")),
+            format!("unknown brands: {}", missing.join(", ")),
         ))
     }
 }

@@ -52,9 +52,12 @@ pub async fn list<S: CredentialStore + SessionStore + BrandStore>(
     json(StatusCode::OK, &views)
 }
 
+/// The body of a create or a PATCH: one struct, so each field is declared once (serde's
+/// `flatten` cannot be combined with `deny_unknown_fields`). Only a create reads
+/// `ticketNumberStart`; a PATCH refuses it like an unknown field.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CreateBrandInput {
+struct BrandInput {
     name: Option<String>,
     slug: Option<String>,
     ticket_prefix: Option<String>,
@@ -73,17 +76,7 @@ struct CreateBrandInput {
 
 /// The profile fields of a create or PATCH body: absent or `null` leaves a field, `""`
 /// clears it, anything else must pass its rule (problems go to `errors`).
-#[allow(clippy::too_many_arguments)]
-fn profile_patch(
-    errors: &mut FieldErrors,
-    url: Option<String>,
-    icon_url: Option<String>,
-    from_name: Option<String>,
-    from_email: Option<String>,
-    autoresponse_enabled: Option<bool>,
-    autoresponse_subject: Option<String>,
-    autoresponse_body: Option<String>,
-) -> ProfilePatch {
+fn profile_patch(errors: &mut FieldErrors, input: &mut BrandInput) -> ProfilePatch {
     let mut text = |field: &str,
                     raw: Option<String>,
                     parse: &dyn Fn(&str) -> Result<String, String>|
@@ -94,18 +87,20 @@ fn profile_patch(
             Some(r) => errors.check(field, parse(&r)).map(Some),
         }
     };
-    let url = text("url", url, &parse_https_url);
-    let icon_url = text("iconUrl", icon_url, &parse_https_url);
-    let from_name = text("fromName", from_name, &|r| parse_line(r, 100));
-    let autoresponse_subject = text("autoresponseSubject", autoresponse_subject, &|r| {
-        parse_line(r, 200)
-    });
+    let url = text("url", input.url.take(), &parse_https_url);
+    let icon_url = text("iconUrl", input.icon_url.take(), &parse_https_url);
+    let from_name = text("fromName", input.from_name.take(), &|r| parse_line(r, 100));
+    let autoresponse_subject = text(
+        "autoresponseSubject",
+        input.autoresponse_subject.take(),
+        &|r| parse_line(r, 200),
+    );
     let autoresponse_body = text(
         "autoresponseBody",
-        autoresponse_body,
+        input.autoresponse_body.take(),
         &parse_autoresponse_body,
     );
-    let from_email = match from_email {
+    let from_email = match input.from_email.take() {
         None => None,
         Some(r) if r.is_empty() => Some(None),
         Some(r) => errors
@@ -120,7 +115,7 @@ fn profile_patch(
         icon_url,
         from_name,
         from_email,
-        autoresponse_enabled,
+        autoresponse_enabled: input.autoresponse_enabled,
         autoresponse_subject,
         autoresponse_body,
     }
@@ -154,8 +149,9 @@ async fn create_once<S: BrandStore>(
     principal: &Principal,
     req: &Request,
 ) -> Reply {
-    let input: CreateBrandInput = parse_json(req)?;
+    let mut input: BrandInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
+    let profile = profile_patch(&mut errors, &mut input).apply(BrandProfile::default());
     let name = errors.check(
         "name",
         BrandName::parse(input.name.as_deref().unwrap_or_default()),
@@ -183,17 +179,6 @@ async fn create_once<S: BrandStore>(
         "portalOrigins",
         parse_portal_origins(input.portal_origins.as_deref().unwrap_or_default()),
     );
-    let profile = profile_patch(
-        &mut errors,
-        input.url,
-        input.icon_url,
-        input.from_name,
-        input.from_email,
-        input.autoresponse_enabled,
-        input.autoresponse_subject,
-        input.autoresponse_body,
-    )
-    .apply(BrandProfile::default());
     let (
         Some(name),
         Some(slug),
@@ -302,33 +287,20 @@ pub async fn get<S: CredentialStore + SessionStore + BrandStore>(
     json(StatusCode::OK, &BrandView::from(&brand))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct UpdateBrandInput {
-    name: Option<String>,
-    slug: Option<String>,
-    ticket_prefix: Option<String>,
-    metadata: Option<Value>,
-    ticket_schema: Option<Value>,
-    portal_origins: Option<Vec<String>>,
-    url: Option<String>,
-    icon_url: Option<String>,
-    from_name: Option<String>,
-    from_email: Option<String>,
-    autoresponse_enabled: Option<bool>,
-    autoresponse_subject: Option<String>,
-    autoresponse_body: Option<String>,
-}
-
 /// `PATCH /v1/brands/{brandId}`: changes only the fields sent.
 pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
     ctx: &Context<S>,
     req: Request,
 ) -> Reply {
     let (principal, brand) = managed_brand(ctx, &req).await?;
-    let input: UpdateBrandInput = parse_json(&req)?;
+    let mut input: BrandInput = parse_json(&req)?;
 
     let mut errors = FieldErrors::new();
+    if input.ticket_number_start.is_some() {
+        // Numbers already given out would repeat: the start is fixed at creation.
+        errors.add("ticketNumberStart", "is not a known field");
+    }
+    let profile = profile_patch(&mut errors, &mut input);
     let patch = BrandPatch {
         name: input
             .name
@@ -348,20 +320,7 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
         portal_origins: input
             .portal_origins
             .and_then(|v| errors.check("portalOrigins", parse_portal_origins(&v))),
-        profile: ProfilePatch::default(),
-    };
-    let patch = BrandPatch {
-        profile: profile_patch(
-            &mut errors,
-            input.url,
-            input.icon_url,
-            input.from_name,
-            input.from_email,
-            input.autoresponse_enabled,
-            input.autoresponse_subject,
-            input.autoresponse_body,
-        ),
-        ..patch
+        profile,
     };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));

@@ -8,12 +8,17 @@
 //! idempotent, so a retried batch is harmless.
 //!
 //! It also deletes the S3 object of a pending upload whose record DynamoDB's TTL removed
-//! (never claimed by a ticket within a day).
+//! (never claimed by a ticket within a day), and detaches a deleted customer's tickets
+//! (`DELETE …/customers/{id}` removes the customer; its tickets keep their history but no
+//! longer name it, so its portal view ends).
 
+use dispatch_domain::Timestamp;
 use dispatch_domain::attachment;
 use dispatch_files::Files;
-use dispatch_store::BrandPurge;
-use dispatch_store::stream::{StreamEvent, expired_pending_upload, removed_brand};
+use dispatch_store::stream::{
+    StreamEvent, committed_at_millis, expired_pending_upload, removed_brand, removed_customer,
+};
+use dispatch_store::{BrandPurge, CustomerCleanup};
 use serde_json::{Value, json};
 
 /// The cleanup function's dependencies.
@@ -30,19 +35,31 @@ pub enum CleanupError {
     Files(#[from] dispatch_files::FilesError),
 }
 
-/// Handles one batch of stream records. Records other than brand removals are ignored
-/// (the template's filter already drops them in AWS).
+/// Handles one batch of stream records. Records other than brand and customer removals
+/// and expired uploads are ignored (the template's filter already drops them in AWS).
 pub async fn on_stream<S, F>(
     deps: &Cleanup<S, F>,
     event: StreamEvent,
 ) -> Result<Value, CleanupError>
 where
-    S: BrandPurge,
+    S: BrandPurge + CustomerCleanup,
     F: Files,
 {
     let mut purged = Vec::new();
     let mut expired = Vec::new();
+    let mut detached = Vec::new();
     for record in &event.records {
+        if let Some((org, mode, brand, customer)) = removed_customer(record) {
+            // The delete's own time: a retried batch writes the same `updatedAt`.
+            let at = Timestamp::from_unix(committed_at_millis(record) / 1000);
+            let tickets = deps
+                .store
+                .detach_customer_tickets(&org, mode, &brand, &customer, at)
+                .await?;
+            tracing::info!(customer = %customer, tickets, "detached a deleted customer's tickets");
+            detached.push(json!({"customerId": customer.as_str(), "tickets": tickets}));
+            continue;
+        }
         if let Some(key) = expired_pending_upload(record) {
             deps.files.delete(&key).await?;
             expired.push(json!(key));
@@ -59,5 +76,5 @@ where
         tracing::info!(brand = %brand, items, files, "purged a deleted brand");
         purged.push(json!({"brandId": brand.as_str(), "items": items, "files": files}));
     }
-    Ok(json!({ "purged": purged, "expiredUploads": expired }))
+    Ok(json!({ "purged": purged, "expiredUploads": expired, "detached": detached }))
 }

@@ -155,7 +155,7 @@ impl ApiError {
         }
     }
 
-    pub fn validation(field: &str, message: &str) -> ApiError {
+    pub fn validation(field: &str, message: impl Into<String>) -> ApiError {
         ApiError::Validation(vec![FieldError {
             field: field.into(),
             message: message.into(),

@@ -36,13 +36,20 @@ pub fn page_request(req: &Request, key: &CursorKey, scope: &str) -> Result<PageR
 
 /// `limit`: 1–100, default 20 (the bare-array lists that take one read it too).
 pub fn parse_limit(req: &Request) -> Result<usize, ApiError> {
+    parse_limit_up_to(req, MAX_LIMIT)
+}
+
+/// `limit`: 1–`max`, default 20.
+pub fn parse_limit_up_to(req: &Request, max: usize) -> Result<usize, ApiError> {
     match query_param(req, "limit") {
-        None => Ok(DEFAULT_LIMIT),
+        None => Ok(DEFAULT_LIMIT.min(max)),
         Some(raw) => raw
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100")),
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::validation("limit", format!("must be an integer from 1 to {max}"))
+            }),
     }
 }
 

@@ -255,6 +255,17 @@ fn field_error(path: &str, message: &str) -> FieldError {
     }
 }
 
+/// For a PATCH field where `null` clears and absence leaves: with `#[serde(default,
+/// deserialize_with = "dispatch_http::request::nullable")]` on an `Option<Option<T>>`,
+/// absent is `None`, `null` is `Some(None)` and a value `Some(Some(v))`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// A path parameter parsed into a typed id. A malformed id names nothing that exists, so
 /// it is a 404, answered without touching storage.
 pub fn path_id<T>(
@@ -281,6 +292,20 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Patch {
+        #[serde(default, deserialize_with = "nullable")]
+        name: Option<Option<String>>,
+    }
+
+    #[test]
+    fn nullable_tells_absent_from_null_from_a_value() {
+        let read = |raw: &str| serde_json::from_str::<Patch>(raw).unwrap().name;
+        assert_eq!(read("{}"), None);
+        assert_eq!(read(r#"{"name":null}"#), Some(None));
+        assert_eq!(read(r#"{"name":"x"}"#), Some(Some("x".into())));
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(deny_unknown_fields)]

@@ -131,7 +131,7 @@ pub(crate) const ROUTES: &[Route] = &[
     Route {
         function: "customers-list",
         route: "GET /v1/brands/{brandId}/customers",
-        query: Query::Only(&["limit", "cursor"]),
+        query: Query::Only(&["limit", "cursor", "sort", "order"]),
     },
     Route {
         function: "customers-create",
@@ -141,6 +141,21 @@ pub(crate) const ROUTES: &[Route] = &[
     Route {
         function: "customers-get",
         route: "GET /v1/brands/{brandId}/customers/{customerId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "customers-search",
+        route: "GET /v1/brands/{brandId}/customers/search",
+        query: Query::Only(&["q", "limit"]),
+    },
+    Route {
+        function: "customers-update",
+        route: "PATCH /v1/brands/{brandId}/customers/{customerId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "customers-delete",
+        route: "DELETE /v1/brands/{brandId}/customers/{customerId}",
         query: Query::Only(&[]),
     },
     Route {

@@ -84,27 +84,23 @@ impl ProfilePatch {
     }
 }
 
-/// The profile's attributes of a brand item (only the ones set).
+/// The profile's attributes of a brand item (only the ones set): the changes of a patch
+/// that sets every field, so the attribute names are written down once, in `changes`.
 fn profile_attrs(profile: &BrandProfile) -> Vec<(&'static str, AttributeValue)> {
-    let mut out = vec![(
-        "autoresponseEnabled",
-        AttributeValue::Bool(profile.autoresponse_enabled),
-    )];
-    for (name, value) in [
-        ("url", &profile.url),
-        ("iconUrl", &profile.icon_url),
-        ("fromName", &profile.from_name),
-        ("autoresponseSubject", &profile.autoresponse_subject),
-        ("autoresponseBody", &profile.autoresponse_body),
-    ] {
-        if let Some(v) = value {
-            out.push((name, s(v.as_str())));
-        }
-    }
-    if let Some(e) = &profile.from_email {
-        out.push(("fromEmail", s(e.as_str())));
-    }
-    out
+    let whole = ProfilePatch {
+        url: Some(profile.url.clone()),
+        icon_url: Some(profile.icon_url.clone()),
+        from_name: Some(profile.from_name.clone()),
+        from_email: Some(profile.from_email.clone()),
+        autoresponse_enabled: Some(profile.autoresponse_enabled),
+        autoresponse_subject: Some(profile.autoresponse_subject.clone()),
+        autoresponse_body: Some(profile.autoresponse_body.clone()),
+    };
+    whole
+        .changes()
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
 }
 
 fn profile_from(r: &Reader<'_>) -> Result<BrandProfile, StoreError> {
@@ -548,5 +544,32 @@ impl BrandStore for DynamoStore {
             .await
             .map_err(|e| tx::classify(e, &[], "slug"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_survives_its_item_attributes() {
+        let full = BrandProfile {
+            url: Some("https://acme.test".into()),
+            icon_url: Some("https://acme.test/i.png".into()),
+            from_name: Some("Acme".into()),
+            from_email: Email::parse("help@acme.test"),
+            autoresponse_enabled: true,
+            autoresponse_subject: Some("Got it".into()),
+            autoresponse_body: Some("We read {{title}}".into()),
+        };
+        for profile in [full, BrandProfile::default()] {
+            let item: Item = profile_attrs(&profile)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            assert_eq!(profile_from(&Reader(&item)).unwrap(), profile);
+        }
+        // An empty profile writes only the flag: nothing else to remove later.
+        assert_eq!(profile_attrs(&BrandProfile::default()).len(), 1);
     }
 }

@@ -23,9 +23,11 @@
 //! | intake endpoint (listing) | `ORG#{org}#{mode}#BRAND#{brand}` | `INTAKE#{token}` |
 //! | portal origin index (CORS preflights) | `PORTALORIGIN#{origin}` | `{org}#{mode}#{brand}` |
 //! | ticket, in the customer-tickets index | `gsi1pk` = `ORG#{org}#{mode}#BRAND#{brand}#CUSTOMER#{customer}` | `gsi1sk` = `TICKET#{ticket}` |
+//! | unverified ticket (same index, never listed by the portal) | `gsi1pk` = `…#CUSTOMER#{customer}#UNVERIFIED` | `gsi1sk` = `TICKET#{ticket}` |
 //! | portal magic link | `PORTALLINK#{sha256 hex}` | `PORTALLINK` |
 //! | idempotent result | `ORG#{org}#{mode}` | `IDEMPOTENCY#{sha256}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
+//! | customer name index | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMERNAME#{lower-cased name}#{customer}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 //! | webhook | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOK#{webhook}` |
 //! | a brand's webhook count | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKCOUNT` |
@@ -180,6 +182,21 @@ pub fn customer_tickets(org: &OrgId, mode: Mode, brand: &BrandId, customer: &Cus
     format!("{}#CUSTOMER#{customer}", brand_partition(org, mode, brand))
 }
 
+/// Where a ticket whose customer was not verified (an unsigned form post) sits in the same
+/// index: the portal reads only [`customer_tickets`], so it never lists it, but deleting
+/// the customer still finds it.
+pub fn unverified_customer_tickets(
+    org: &OrgId,
+    mode: Mode,
+    brand: &BrandId,
+    customer: &CustomerId,
+) -> String {
+    format!(
+        "{}#UNVERIFIED",
+        customer_tickets(org, mode, brand, customer)
+    )
+}
+
 pub fn portal_link(hash: &SecretHash) -> String {
     format!("PORTALLINK#{}", hash.to_hex())
 }
@@ -191,8 +208,26 @@ pub fn idempotency_sk(key_hash: &str) -> String {
     format!("IDEMPOTENCY#{key_hash}")
 }
 
+pub const CUSTOMER_EMAIL_SK_PREFIX: &str = "CUSTOMEREMAIL#";
+
 pub fn customer_email_sk(email: &Email) -> String {
-    format!("CUSTOMEREMAIL#{email}")
+    format!("{CUSTOMER_EMAIL_SK_PREFIX}{email}")
+}
+
+pub const CUSTOMER_NAME_SK_PREFIX: &str = "CUSTOMERNAME#";
+
+/// How names are compared for order and prefix search: lower-cased (a nameless customer
+/// folds to "" and so sorts first).
+pub fn fold_name(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// The name index item of a customer: sorted by folded name, then by id.
+pub fn customer_name_sk(name: Option<&str>, customer: &CustomerId) -> String {
+    format!(
+        "{CUSTOMER_NAME_SK_PREFIX}{}#{customer}",
+        fold_name(name.unwrap_or_default())
+    )
 }
 
 pub fn brand_sk(brand: &BrandId) -> String {

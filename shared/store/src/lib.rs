@@ -284,15 +284,64 @@ pub trait CustomerStore: Send + Sync {
         mode: Mode,
         customer: &Customer,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Oldest first; `after` is a sort key from a previous page's `next`.
+    /// In `sort` order (ascending unless `descending`); `after` is a sort key from a
+    /// previous page's `next` in the same order. By creation: one Query of the customers;
+    /// by name or email: one Query of the name index or the email claims, then one
+    /// BatchGetItem.
     fn list_customers(
         &self,
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
+        order: CustomerOrder,
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Page<Customer>>> + Send;
+    /// Up to `limit` customers whose email or name starts with `prefix`, ignoring case;
+    /// email matches first. Two Queries and one BatchGetItem, whatever the brand's size.
+    fn search_customers(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        prefix: &str,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Customer>>> + Send;
+    /// Replaces `before` with `after` (same id) in one transaction that moves the email
+    /// claim and the name index item when they change. `Conflict("email")` when another
+    /// customer has the new email; `NotFound` when the customer is gone or its email or
+    /// name changed since `before` was read.
+    fn update_customer(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        before: &Customer,
+        after: &Customer,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Removes the customer, its email claim and its name item in one transaction
+    /// (`NotFound` as for updates). Its tickets are detached afterwards, by the stream.
+    fn delete_customer(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        customer: &Customer,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What a customer list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CustomerSort {
+    #[default]
+    CreatedAt,
+    Name,
+    Email,
+}
+
+/// A customer list's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CustomerOrder {
+    pub sort: CustomerSort,
+    pub descending: bool,
 }
 
 /// Tickets of a brand.
@@ -642,6 +691,21 @@ pub trait BrandPurge: Send + Sync {
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
+}
+
+/// What the stream does after a customer is deleted.
+pub trait CustomerCleanup: Send + Sync {
+    /// Detaches every ticket still naming the customer (`customerId` and its index keys
+    /// removed, `updatedAt` = `now`), verified or not; idempotent, and a ticket deleted
+    /// meanwhile is left alone. Returns how many tickets it changed.
+    fn detach_customer_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        customer: &CustomerId,
+        now: Timestamp,
     ) -> impl Future<Output = StoreResult<usize>> + Send;
 }
 

@@ -148,6 +148,63 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// The items at `wanted` (`(pk, sk)` pairs), strongly consistent, in one BatchGetItem
+    /// per 100 keys; missing items are simply absent. Keys DynamoDB leaves unprocessed
+    /// under load are asked for again (bounded).
+    pub(crate) async fn batch_get(
+        &self,
+        wanted: &[(String, String)],
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(100) {
+            let key_list: Vec<Item> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    [
+                        (keys::PK.to_string(), s(pk.as_str())),
+                        (keys::SK.to_string(), s(sk.as_str())),
+                    ]
+                    .into()
+                })
+                .collect();
+            let mut request = Some(crate::tx::build(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(key_list))
+                    .consistent_read(true)
+                    .build(),
+            )?);
+            let mut tries = 0;
+            while let Some(keys_and_attributes) = request.take() {
+                tries += 1;
+                if tries > 5 {
+                    // Only load leaves keys unprocessed: the table is throttling us.
+                    return Err(StoreError::Unavailable(
+                        "BatchGetItem left keys unprocessed".into(),
+                    ));
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys_and_attributes)
+                    .send()
+                    .await
+                    .map_err(StoreError::backend)?;
+                found.extend(
+                    out.responses
+                        .unwrap_or_default()
+                        .remove(&self.table)
+                        .unwrap_or_default(),
+                );
+                request = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .filter(|k| !k.keys.is_empty());
+            }
+        }
+        Ok(found)
+    }
+
     /// Up to `limit` items of partition `pk` whose sort key starts with `prefix`, after the
     /// `start` key; plus the sort key to continue after when more exist. Asks for one item
     /// more than the page, so "more exist" is exact rather than DynamoDB's "maybe".

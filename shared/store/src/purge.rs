@@ -1,10 +1,11 @@
-//! Removing what a deleted brand leaves behind (run after the delete, from the table's
-//! stream; the API already answers 404 for all of it).
+//! Removing what a deleted brand leaves behind, and detaching a deleted customer's
+//! tickets (run after the delete, from the table's stream; the API already answers 404
+//! for the brand's data, and the customer's portal lists only what the index still holds).
 
-use crate::item::{Item, s};
-use crate::{BrandPurge, DynamoStore, StoreError, keys};
+use crate::item::{Item, s, ts};
+use crate::{BrandPurge, CustomerCleanup, DynamoStore, StoreError, keys};
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-use dispatch_domain::{BrandId, Mode, OrgId};
+use dispatch_domain::{BrandId, CustomerId, Mode, OrgId, Timestamp};
 
 /// BatchWriteItem takes at most 25 requests.
 const BATCH: usize = 25;
@@ -76,5 +77,62 @@ impl BrandPurge for DynamoStore {
             self.delete_batch(batch).await?;
         }
         Ok(count)
+    }
+}
+
+impl CustomerCleanup for DynamoStore {
+    async fn detach_customer_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        customer: &CustomerId,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut changed = 0;
+        for index_pk in [
+            keys::customer_tickets(org, mode, brand, customer),
+            keys::unverified_customer_tickets(org, mode, brand, customer),
+        ] {
+            // The index holds keys only for what it needs; the table key is enough here.
+            let mut pages = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::CUSTOMER_TICKETS_INDEX)
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", s(index_pk))
+                .projection_expression("pk, sk")
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(item) = pages.next().await {
+                let item = item.map_err(StoreError::backend)?;
+                let (Some(pk), Some(sk)) = (item.get(keys::PK), item.get(keys::SK)) else {
+                    continue;
+                };
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(keys::PK, pk.clone())
+                    .key(keys::SK, sk.clone())
+                    // Still this customer's ticket (and still there: no stub is created).
+                    .condition_expression("customerId = :c")
+                    .update_expression(
+                        "REMOVE customerId, customerVerified, gsi1pk, gsi1sk SET updatedAt = :now",
+                    )
+                    .expression_attribute_values(":c", s(customer.as_str()))
+                    .expression_attribute_values(":now", ts(now))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => changed += 1,
+                    Err(e) if crate::tx::condition_failed(&e) => {}
+                    Err(e) => return Err(StoreError::backend(e)),
+                }
+            }
+        }
+        Ok(changed)
     }
 }

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use dispatch_domain::attachment;
 use dispatch_domain::ticket::{Comment, Ticket};
-use dispatch_domain::{BrandId, Mode, OrgId};
+use dispatch_domain::{BrandId, CustomerId, Mode, OrgId};
 
 pub use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
 
@@ -120,6 +120,21 @@ pub fn removed_brand(record: &StreamRecord) -> Option<(OrgId, Mode, BrandId)> {
     (pk == keys::tenant(&org, mode)).then_some(())?;
     let brand = BrandId::parse(text(&old, "id")?)?;
     Some((org, mode, brand))
+}
+
+/// The customer a `REMOVE` record deleted (by the API's delete, or by a brand's purge):
+/// its tenant, mode and brand come from the partition it lived in.
+pub fn removed_customer(record: &StreamRecord) -> Option<(OrgId, Mode, BrandId, CustomerId)> {
+    if operation(record) != Some(Operation::Remove) {
+        return None;
+    }
+    let old = old_item(record);
+    if kind(&old) != Some("customer") {
+        return None;
+    }
+    let (org, mode, brand) = brand_of(&old)?;
+    let id = CustomerId::parse(text(&old, "id")?)?;
+    (text(&old, keys::SK)? == keys::customer_sk(&id)).then_some((org, mode, brand, id))
 }
 
 /// The S3 key of a pending upload that expired unclaimed: removed by DynamoDB's TTL (a
@@ -287,5 +302,31 @@ mod tests {
         let other = OrgId::generate(2);
         assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, other.as_str(), b)).is_none());
         assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, o, "br_nope")).is_none());
+    }
+
+    #[test]
+    fn only_customer_removals_with_consistent_keys_are_taken() {
+        let org = OrgId::generate(1);
+        let brand = BrandId::generate(1);
+        let id = CustomerId::generate(1);
+        let pk = crate::keys::brand_partition(&org, Mode::Live, &brand);
+        let customer = |event: &str, kind: &str, sk: &str| {
+            let mut r = removal(
+                json!({"pk": {"S": pk}, "sk": {"S": sk}, "type": {"S": kind}, "id": {"S": id.as_str()}}),
+                false,
+            );
+            r.event_name = event.to_string();
+            r
+        };
+        let sk = crate::keys::customer_sk(&id);
+        assert_eq!(
+            removed_customer(&customer("REMOVE", "customer", &sk)),
+            Some((org, Mode::Live, brand, id.clone()))
+        );
+        assert!(removed_customer(&customer("MODIFY", "customer", &sk)).is_none());
+        assert!(removed_customer(&customer("REMOVE", "customerEmail", &sk)).is_none());
+        // An id that is not the item's own key is not trusted.
+        let other = crate::keys::customer_sk(&CustomerId::generate(2));
+        assert!(removed_customer(&customer("REMOVE", "customer", &other)).is_none());
     }
 }

@@ -4,7 +4,9 @@ use crate::attachments::attachment_item;
 use crate::item::{Item, Reader, list, n, s, ts};
 use crate::ops::PageOptions;
 use crate::{CommentStore, DynamoStore, Page, StoreError, TicketStore, keys, tx};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update,
+};
 use dispatch_domain::attachment::{Attachment, AttachmentStatus};
 use dispatch_domain::brand::{Brand, Metadata};
 use dispatch_domain::ticket::{AuthorType, Comment, Priority, Status, Ticket};
@@ -77,11 +79,15 @@ fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
                 keys::GSI1_PK.into(),
                 s(keys::customer_tickets(org, mode, &t.brand_id, c)),
             );
-            item.insert(keys::GSI1_SK.into(), s(keys::ticket_sk(&t.id)));
         } else {
-            // Not in the customer-tickets index: the customer's portal never lists it.
+            // Under its own key of the index: the customer's portal never lists it.
             item.insert("customerVerified".into(), AttributeValue::Bool(false));
+            item.insert(
+                keys::GSI1_PK.into(),
+                s(keys::unverified_customer_tickets(org, mode, &t.brand_id, c)),
+            );
         }
+        item.insert(keys::GSI1_SK.into(), s(keys::ticket_sk(&t.id)));
     }
     if let Some(a) = &t.assignee_id {
         item.insert("assigneeId".into(), s(a));
@@ -175,6 +181,20 @@ impl TicketStore for DynamoStore {
         for a in attachments {
             request =
                 request.transact_items(tx::put_new(&self.table, attachment_item(org, mode, a))?);
+        }
+        // Its customer still exists (a portal token outlives a customer's delete, and the
+        // stream that detaches the customer's tickets has already run): else `NotFound`.
+        if let Some(customer) = &ticket.customer_id {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::brand_partition(org, mode, &brand.id)))
+                .key(keys::SK, s(keys::customer_sk(customer)))
+                .condition_expression("attribute_exists(pk)");
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(tx::build(check.build())?)
+                    .build(),
+            );
         }
         // Pending uploads move under the ticket: their waiting records go in the same
         // transaction, and only while they are uploaded (a concurrent create that claimed

@@ -87,3 +87,11 @@ pub(crate) fn classify(
     }
     StoreError::backend(err)
 }
+
+/// An unconditional `Put` inside a transaction (an index item whose key is derived).
+pub(crate) fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder().table_name(table).set_item(Some(item));
+    Ok(TransactWriteItem::builder()
+        .put(build(put.build())?)
+        .build())
+}
