@@ -130,6 +130,20 @@ const ROUTES: &[Row] = &[
         200,
     ),
     row(
+        "PATCH",
+        "/v1/brands/{brandId}/tickets/{ticketId}/comments/{commentId}",
+        Some(r#"{"body":"Edited"}"#),
+        200,
+        200,
+    ),
+    row(
+        "DELETE",
+        "/v1/brands/{brandId}/tickets/{ticketId}/comments/{commentId}",
+        None,
+        200,
+        200,
+    ),
+    row(
         "GET",
         "/v1/brands/{brandId}/tickets/{ticketId}/attachments",
         None,

@@ -52,6 +52,8 @@ impl TestApp {
             "attachments-create" => Box::pin(dispatch(req, &self.endpoint("attachments-create"), |r| dispatch_attachments::create(&self.attachments, r))).await,
             "attachments-confirm" => Box::pin(dispatch(req, &self.endpoint("attachments-confirm"), |r| dispatch_attachments::confirm(&self.attachments, r))).await,
             "comments-get" => Box::pin(dispatch(req, &self.endpoint("comments-get"), |r| dispatch_tickets::get_comment(&self.ctx, r))).await,
+            "comments-update" => Box::pin(dispatch(req, &self.endpoint("comments-update"), |r| dispatch_tickets::update_comment(&self.ctx, r))).await,
+            "comments-delete" => Box::pin(dispatch(req, &self.endpoint("comments-delete"), |r| dispatch_tickets::delete_comment(&self.ctx, r))).await,
             "attachments-list" => Box::pin(dispatch(req, &self.endpoint("attachments-list"), |r| dispatch_attachments::list(&self.attachments, r))).await,
             "attachments-get" => Box::pin(dispatch(req, &self.endpoint("attachments-get"), |r| dispatch_attachments::get(&self.attachments, r))).await,
             "attachments-delete" => Box::pin(dispatch(req, &self.endpoint("attachments-delete"), |r| dispatch_attachments::delete(&self.attachments, r))).await,

@@ -380,7 +380,7 @@ async fn comments_keep_the_count_and_internal_notes_are_marked() {
     for bad in [
         json!({}),
         json!({"body": "  "}),
-        json!({"body": "x", "authorType": "CUSTOMER"}),
+        json!({"body": "x", "authorType": "ROBOT"}),
         json!({"body": "x", "x": 1}),
     ] {
         assert_eq!(

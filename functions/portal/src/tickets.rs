@@ -278,19 +278,29 @@ where
             || async {
                 let input: CommentInput = parse_json(&req)?;
                 let body = parse_comment_body(input.body.as_deref().unwrap_or_default())
-                    .map_err(|m| ApiError::validation("body", &m))?;
+                    .map_err(|m| ApiError::validation("body", m))?;
+                let now = ctx.clock.now();
                 let comment = Comment {
                     id: CommentId::generate(ctx.clock.now_millis()),
                     ticket_id: ticket.id,
                     body,
                     author_type: AuthorType::Customer,
                     author_name: Some(claims.name.clone().unwrap_or_else(|| claims.email.clone())),
+                    author_id: Some(claims.cus.to_string()),
+                    parent_id: None,
+                    links: Vec::new(),
                     metadata: Metadata::default(),
-                    created_at: ctx.clock.now(),
+                    source: "portal".into(),
+                    source_id: None,
+                    source_data: None,
+                    cc: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                    deleted_at: None,
                 };
                 match ctx
                     .store
-                    .add_comment(&claims.org, claims.mode, &claims.brand, &comment)
+                    .add_comment(&claims.org, claims.mode, &claims.brand, &comment, None)
                     .await
                 {
                     Ok(()) => json(StatusCode::CREATED, &PortalComment::from(&comment)),

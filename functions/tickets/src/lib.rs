@@ -5,12 +5,12 @@
 //! - `GET /v1/brands/{brandId}/tickets/{ticketId}` → [`get`]
 //! - `PATCH /v1/brands/{brandId}/tickets/{ticketId}` → [`update`]
 //! - `DELETE /v1/brands/{brandId}/tickets/{ticketId}` → [`delete`] (soft delete)
-//! - `GET` / `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`list_comments`] / [`create_comment`]
+//! - `GET` / `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`list_comments`] / [`create_comment`]; `GET` / `PATCH` / `DELETE …/comments/{commentId}` → [`get_comment`] / [`update_comment`] / [`delete_comment`]
 
 mod comments;
 mod view;
 
-pub use comments::{create_comment, get_comment, list_comments};
+pub use comments::{create_comment, delete_comment, get_comment, list_comments, update_comment};
 
 use dispatch_auth::Principal;
 use dispatch_domain::brand::Brand;
@@ -49,7 +49,7 @@ pub(crate) async fn live_ticket<S: TicketStore>(
 }
 
 /// The live ticket of the path, as [`live_ticket`] finds it.
-async fn read_live_ticket<S: TicketStore>(
+pub(crate) async fn read_live_ticket<S: TicketStore>(
     ctx: &Context<S>,
     principal: &Principal,
     req: &Request,

@@ -39,23 +39,32 @@ pub struct BrandProfile {
 /// An `https` URL of at most 2048 characters with a host and no credentials. It is only
 /// stored and shown, never fetched.
 pub fn parse_https_url(raw: &str) -> Result<String, String> {
-    let url = raw;
-    let rest = url
-        .get(..8)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
-        .map(|_| &url[8..])
-        .ok_or_else(|| "must be an https:// URL".to_string())?;
+    parse_web_url(raw, &["https://"])
+}
+
+/// A URL of one of `schemes` (each ending in `://`, compared ignoring case) with a host,
+/// no credentials, no whitespace or control characters, at most 2048 characters. Shown or
+/// linked to, never fetched (the webhook target has rules of its own for fetching).
+pub fn parse_web_url(raw: &str, schemes: &[&str]) -> Result<String, String> {
+    let rest = schemes
+        .iter()
+        .find_map(|scheme| {
+            raw.get(..scheme.len())
+                .filter(|s| s.eq_ignore_ascii_case(scheme))
+                .map(|_| &raw[scheme.len()..])
+        })
+        .ok_or_else(|| format!("must be an {} URL", schemes.join(" or ")))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if url.chars().count() > 2048 {
+    if raw.chars().count() > 2048 {
         Err("must be at most 2048 characters".into())
     } else if authority.is_empty() || authority.starts_with(':') {
         Err("must name a host".into())
     } else if authority.contains('@') {
         Err("must not carry credentials".into())
-    } else if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    } else if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         Err("must not contain whitespace or control characters".into())
     } else {
-        Ok(url.to_string())
+        Ok(raw.to_string())
     }
 }
 

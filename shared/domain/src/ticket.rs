@@ -1,7 +1,7 @@
 //! Tickets and the rules for their fields.
 
-use crate::brand::Metadata;
-use crate::{BrandId, CustomerId, TicketId, Timestamp};
+use crate::brand::{Metadata, parse_web_url};
+use crate::{BrandId, CommentId, CustomerId, Email, TicketId, Timestamp};
 
 macro_rules! word_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }, $expected:literal) => {
@@ -102,20 +102,76 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<String>, String> {
 word_enum!(
     /// Who wrote a comment.
     AuthorType { Agent => "AGENT", System => "SYSTEM", Customer => "CUSTOMER" },
-    "AGENT, SYSTEM"
+    "AGENT, SYSTEM, CUSTOMER"
 );
+
+/// A link on a ticket or comment: `url` (`http`/`https`, at most 2048 characters), with an
+/// optional `title` (at most 200) and `type` (at most 50).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub url: String,
+    pub title: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// At most this many links on a ticket or comment.
+pub const MAX_LINKS: usize = 20;
+
+impl Link {
+    pub fn parse(url: &str, title: Option<&str>, kind: Option<&str>) -> Result<Link, String> {
+        let url = parse_web_url(url, &["http://", "https://"]).map_err(|e| format!("url {e}"))?;
+        let short = |raw: Option<&str>, name: &str, max: usize| -> Result<Option<String>, String> {
+            match raw {
+                None => Ok(None),
+                Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(
+                    format!("{name} must be at most {max} characters, no control characters"),
+                ),
+                Some(v) => Ok(Some(v.to_string())),
+            }
+        };
+        Ok(Link {
+            url,
+            title: short(title, "title", 200)?,
+            kind: short(kind, "type", 50)?,
+        })
+    }
+}
+
+/// An opaque id from the system a ticket or comment came from: 1–255 characters, no
+/// control characters.
+pub fn parse_source_id(raw: &str) -> Result<String, String> {
+    if raw.is_empty() || raw.chars().count() > 255 || raw.chars().any(char::is_control) {
+        Err("must be 1-255 characters, no control characters".into())
+    } else {
+        Ok(raw.to_string())
+    }
+}
 
 /// A comment on a ticket. Internal notes (`metadata.isInternal: true`) never reach the
 /// customer portal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comment {
-    pub id: crate::CommentId,
+    pub id: CommentId,
     pub ticket_id: TicketId,
     pub body: String,
     pub author_type: AuthorType,
     pub author_name: Option<String>,
+    /// A `mem_…` (agents, the system) or `cus_…` (customers) id, when known.
+    pub author_id: Option<String>,
+    /// The top-level comment this one answers (one level only).
+    pub parent_id: Option<CommentId>,
+    pub links: Vec<Link>,
     pub metadata: Metadata,
+    /// Where it was written: `api` by default, `portal` from the customer portal.
+    pub source: String,
+    pub source_id: Option<String>,
+    pub source_data: Option<Metadata>,
+    /// Addresses to copy when replies go out by email (kept and echoed until then).
+    pub cc: Vec<Email>,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Soft delete: gone from lists, the portal and reads; the count drops.
+    pub deleted_at: Option<Timestamp>,
 }
 
 impl Comment {

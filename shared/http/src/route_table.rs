@@ -220,6 +220,16 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "comments-update",
+        route: "PATCH /v1/brands/{brandId}/tickets/{ticketId}/comments/{commentId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "comments-delete",
+        route: "DELETE /v1/brands/{brandId}/tickets/{ticketId}/comments/{commentId}",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "attachments-list",
         route: "GET /v1/brands/{brandId}/tickets/{ticketId}/attachments",
         query: Query::Only(&[]),

@@ -50,7 +50,7 @@ pub use brands::{BrandPatch, ProfilePatch};
 pub use idempotency::{Claim, IDEMPOTENCY_LEASE_SECS, IDEMPOTENCY_TTL_SECS, StoredAnswer};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
-pub use tickets::{TicketFilter, TicketPatch};
+pub use tickets::{CommentPatch, TicketFilter, TicketPatch};
 
 /// Typed configuration, read once at init from the environment the template sets.
 #[derive(Debug, Clone)]
@@ -412,16 +412,18 @@ pub trait TicketStore: Send + Sync {
 
 /// Comments on tickets.
 pub trait CommentStore: Send + Sync {
-    /// Writes the comment and bumps the ticket's `commentCount` in one transaction;
-    /// `NotFound` when the ticket is unknown or deleted.
+    /// Writes the comment and bumps the ticket's `commentCount` (and sets its status to
+    /// `set_status`) in one transaction; `NotFound` when the ticket is unknown or deleted,
+    /// `Conflict("parent")` when `parent_id` is not a live top-level comment of the ticket.
     fn add_comment(
         &self,
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
         comment: &Comment,
+        set_status: Option<Status>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Oldest first.
+    /// Oldest first, deleted ones left out.
     fn comments(
         &self,
         org: &OrgId,
@@ -429,7 +431,7 @@ pub trait CommentStore: Send + Sync {
         brand: &BrandId,
         ticket: &TicketId,
     ) -> impl Future<Output = StoreResult<Vec<Comment>>> + Send;
-    /// One comment of the ticket (`None` when unknown).
+    /// One comment of the ticket (`None` when unknown or deleted).
     fn comment(
         &self,
         org: &OrgId,
@@ -438,6 +440,27 @@ pub trait CommentStore: Send + Sync {
         ticket: &TicketId,
         id: &CommentId,
     ) -> impl Future<Output = StoreResult<Option<Comment>>> + Send;
+    /// Sets the patch's fields and `updatedAt`; `NotFound` when the comment is gone or
+    /// deleted.
+    fn update_comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        comment: &Comment,
+        patch: &CommentPatch,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Soft-deletes the comment and takes one off the ticket's `commentCount`, in one
+    /// transaction; `NotFound` when the comment or its ticket is gone or deleted.
+    fn delete_comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        comment: &Comment,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Attachment records (the bytes are in S3).

@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::{
 };
 use dispatch_domain::attachment::{Attachment, AttachmentStatus};
 use dispatch_domain::brand::{Brand, Metadata};
-use dispatch_domain::ticket::{AuthorType, Comment, Priority, Status, Ticket};
+use dispatch_domain::ticket::{AuthorType, Comment, Link, Priority, Status, Ticket};
 use dispatch_domain::{
-    AttachmentId, BrandId, CommentId, CustomerId, Mode, OrgId, TicketId, Timestamp,
+    AttachmentId, BrandId, CommentId, CustomerId, Email, Mode, OrgId, TicketId, Timestamp,
 };
 use std::collections::HashMap;
 
@@ -422,6 +422,49 @@ impl TicketStore for DynamoStore {
     }
 }
 
+/// Links as a list of maps (`url`, and `title`/`type` when set).
+pub(crate) fn links_attr(links: &[Link]) -> AttributeValue {
+    AttributeValue::L(
+        links
+            .iter()
+            .map(|l| {
+                let mut m: Item = [("url".to_string(), s(l.url.as_str()))].into();
+                if let Some(title) = &l.title {
+                    m.insert("title".into(), s(title.as_str()));
+                }
+                if let Some(kind) = &l.kind {
+                    m.insert("type".into(), s(kind.as_str()));
+                }
+                AttributeValue::M(m)
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn links_from(item: &Item, name: &str) -> Result<Vec<Link>, StoreError> {
+    let corrupt = || StoreError::Corrupt(name.into());
+    let Some(value) = item.get(name) else {
+        return Ok(Vec::new());
+    };
+    let AttributeValue::L(entries) = value else {
+        return Err(corrupt());
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let AttributeValue::M(m) = entry else {
+                return Err(corrupt());
+            };
+            let r = Reader(m);
+            Ok(Link {
+                url: r.string("url")?,
+                title: r.opt_string("title")?,
+                kind: r.opt_string("type")?,
+            })
+        })
+        .collect()
+}
+
 fn comment_item(org: &OrgId, mode: Mode, brand: &BrandId, c: &Comment) -> Item {
     let mut item: Item = [
         (keys::PK.into(), s(keys::brand_partition(org, mode, brand))),
@@ -432,27 +475,76 @@ fn comment_item(org: &OrgId, mode: Mode, brand: &BrandId, c: &Comment) -> Item {
         ("body".into(), s(&c.body)),
         ("authorType".into(), s(c.author_type.as_str())),
         ("metadata".into(), json(&c.metadata)),
+        ("links".into(), links_attr(&c.links)),
+        ("source".into(), s(&c.source)),
+        ("cc".into(), list(c.cc.iter().map(|e| e.to_string()))),
         ("createdAt".into(), ts(c.created_at)),
+        ("updatedAt".into(), ts(c.updated_at)),
     ]
     .into();
-    if let Some(name) = &c.author_name {
-        item.insert("authorName".into(), s(name));
-    }
+    let mut opt = |name: &str, value: Option<AttributeValue>| {
+        if let Some(v) = value {
+            item.insert(name.into(), v);
+        }
+    };
+    opt("authorName", c.author_name.as_deref().map(s));
+    opt("authorId", c.author_id.as_deref().map(s));
+    opt("parentId", c.parent_id.as_ref().map(|p| s(p.as_str())));
+    opt("sourceId", c.source_id.as_deref().map(s));
+    opt("sourceData", c.source_data.as_ref().map(json));
+    opt("deletedAt", c.deleted_at.map(ts));
     item
 }
 
 pub(crate) fn comment_from(item: &Item) -> Result<Comment, StoreError> {
     let r = Reader(item);
+    let corrupt = |name: &str| StoreError::Corrupt(name.into());
+    let author_type =
+        AuthorType::parse(&r.string("authorType")?).map_err(|_| corrupt("authorType"))?;
+    let created_at = r.timestamp("createdAt")?;
     Ok(Comment {
         id: r.parsed("id", CommentId::parse)?,
         ticket_id: r.parsed("ticketId", TicketId::parse)?,
         body: r.string("body")?,
-        author_type: AuthorType::parse(&r.string("authorType")?)
-            .map_err(|_| StoreError::Corrupt("authorType".into()))?,
+        author_type,
         author_name: r.opt_string("authorName")?,
+        author_id: r.opt_string("authorId")?,
+        parent_id: r
+            .opt_string("parentId")?
+            .map(|p| CommentId::parse(&p).ok_or_else(|| corrupt("parentId")))
+            .transpose()?,
+        links: links_from(item, "links")?,
         metadata: metadata_field(&r, "metadata")?,
-        created_at: r.timestamp("createdAt")?,
+        // Comments written before `source` existed: the portal's customers, or the API.
+        source: r.opt_string("source")?.unwrap_or_else(|| {
+            if author_type == AuthorType::Customer {
+                "portal".into()
+            } else {
+                "api".into()
+            }
+        }),
+        source_id: r.opt_string("sourceId")?,
+        source_data: match item.get("sourceData") {
+            None => None,
+            Some(_) => Some(metadata_field(&r, "sourceData")?),
+        },
+        cc: r
+            .strings("cc")?
+            .iter()
+            .map(|e| Email::parse(e).ok_or_else(|| corrupt("cc")))
+            .collect::<Result<_, _>>()?,
+        created_at,
+        updated_at: r.opt_timestamp("updatedAt")?.unwrap_or(created_at),
+        deleted_at: r.opt_timestamp("deletedAt")?,
     })
+}
+
+/// A comment's changes: `None` leaves a field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommentPatch {
+    pub body: Option<String>,
+    pub links: Option<Vec<Link>>,
+    pub metadata: Option<Metadata>,
 }
 
 impl CommentStore for DynamoStore {
@@ -462,17 +554,31 @@ impl CommentStore for DynamoStore {
         mode: Mode,
         brand: &BrandId,
         comment: &Comment,
+        set_status: Option<Status>,
     ) -> Result<(), StoreError> {
-        // The comment and the ticket's count change together, and only on a live ticket.
-        let count = Update::builder()
+        let partition = keys::brand_partition(org, mode, brand);
+        // The comment and the ticket's count (and status, when asked) change together, and
+        // only on a live ticket.
+        let mut count = Update::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::PK, s(partition.clone()))
             .key(keys::SK, s(keys::ticket_sk(&comment.ticket_id)))
-            .update_expression("SET commentCount = commentCount + :one, updatedAt = :now")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", ts(comment.created_at));
-        self.client
+        count = match set_status {
+            Some(status) => count
+                .update_expression(
+                    "SET commentCount = commentCount + :one, updatedAt = :now, #status = :status",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str())),
+            None => {
+                count.update_expression("SET commentCount = commentCount + :one, updatedAt = :now")
+            }
+        };
+        let mut request = self
+            .client
             .transact_write_items()
             .transact_items(
                 TransactWriteItem::builder()
@@ -482,10 +588,27 @@ impl CommentStore for DynamoStore {
             .transact_items(tx::put_new(
                 &self.table,
                 comment_item(org, mode, brand, comment),
-            )?)
+            )?);
+        // Index 2: a reply's parent is a live top-level comment of the same ticket.
+        if let Some(parent) = &comment.parent_id {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(partition))
+                .key(keys::SK, s(keys::comment_sk(&comment.ticket_id, parent)))
+                .condition_expression(
+                    "attribute_exists(pk) AND attribute_not_exists(parentId) \
+                     AND attribute_not_exists(deletedAt)",
+                );
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(tx::build(check.build())?)
+                    .build(),
+            );
+        }
+        request
             .send()
             .await
-            .map_err(|e| tx::classify(e, &[], ""))?;
+            .map_err(|e| tx::classify(e, &[2], "parent"))?;
         Ok(())
     }
 
@@ -496,14 +619,20 @@ impl CommentStore for DynamoStore {
         brand: &BrandId,
         ticket: &TicketId,
     ) -> Result<Vec<Comment>, StoreError> {
-        self.query(
-            keys::brand_partition(org, mode, brand),
-            &keys::comment_prefix(ticket),
-        )
-        .await?
-        .iter()
-        .map(comment_from)
-        .collect()
+        let mut out = Vec::new();
+        for item in self
+            .query(
+                keys::brand_partition(org, mode, brand),
+                &keys::comment_prefix(ticket),
+            )
+            .await?
+        {
+            let comment = comment_from(&item)?;
+            if comment.deleted_at.is_none() {
+                out.push(comment);
+            }
+        }
+        Ok(out)
     }
 
     async fn comment(
@@ -514,13 +643,108 @@ impl CommentStore for DynamoStore {
         ticket: &TicketId,
         id: &CommentId,
     ) -> Result<Option<Comment>, StoreError> {
-        self.get(
-            keys::brand_partition(org, mode, brand),
-            keys::comment_sk(ticket, id),
-        )
-        .await?
-        .as_ref()
-        .map(comment_from)
-        .transpose()
+        let item = self
+            .get(
+                keys::brand_partition(org, mode, brand),
+                keys::comment_sk(ticket, id),
+            )
+            .await?;
+        Ok(item
+            .as_ref()
+            .map(comment_from)
+            .transpose()?
+            .filter(|c| c.deleted_at.is_none()))
+    }
+
+    async fn update_comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        comment: &Comment,
+        patch: &CommentPatch,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Only the fields sent: two PATCHes of different fields both land.
+        let mut sets = vec!["updatedAt = :now"];
+        let mut values: Item = [(":now".to_string(), ts(now))].into();
+        if let Some(body) = &patch.body {
+            sets.push("body = :body");
+            values.insert(":body".into(), s(body.as_str()));
+        }
+        if let Some(links) = &patch.links {
+            sets.push("links = :links");
+            values.insert(":links".into(), links_attr(links));
+        }
+        if let Some(metadata) = &patch.metadata {
+            sets.push("metadata = :metadata");
+            values.insert(":metadata".into(), json(metadata));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(
+                keys::SK,
+                s(keys::comment_sk(&comment.ticket_id, &comment.id)),
+            )
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
+    async fn delete_comment(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        comment: &Comment,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let partition = keys::brand_partition(org, mode, brand);
+        let soft = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(partition.clone()))
+            .key(
+                keys::SK,
+                s(keys::comment_sk(&comment.ticket_id, &comment.id)),
+            )
+            .update_expression("SET deletedAt = :now, updatedAt = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .expression_attribute_values(":now", ts(now));
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(partition))
+            .key(keys::SK, s(keys::ticket_sk(&comment.ticket_id)))
+            .update_expression("SET commentCount = commentCount - :one, updatedAt = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND commentCount >= :one",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", ts(now));
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(tx::build(soft.build())?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(tx::build(count.build())?)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
     }
 }
