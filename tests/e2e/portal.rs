@@ -934,3 +934,119 @@ async fn a_deleted_brand_lists_nothing_to_its_customers() {
         404
     );
 }
+
+/// The customer's list sorts by creation or last change, either way; staff comments say
+/// `STAFF` with who in `staffType`.
+#[tokio::test]
+async fn the_list_sorts_by_creation_or_change_and_staff_comments_say_staff() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let token = token_for(&app, &t, &unique_email("sorts")).await;
+    let mut ids = Vec::new();
+    for title in ["First", "Second", "Third"] {
+        ids.push(portal_ticket(&app, &token, title).await);
+        app.clock.advance(10);
+    }
+    // An agent answers the first ticket: it changed last.
+    let answered = app
+        .post(
+            &format!("/v1/brands/{}/tickets/{}/comments", t.brand_id, ids[0]),
+            &t.key,
+            json!({"body": "On it", "authorType": "SYSTEM"}),
+        )
+        .await;
+    assert_eq!(answered.status, 201, "{}", answered.body);
+    let list = |query: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let res = app
+                .get(&format!("/v1/portal/tickets?{query}"), &token)
+                .await;
+            assert_eq!(res.status, 200, "{query}: {}", res.body);
+            crate::helpers::page_ids(&res.body)
+        }
+    };
+    let [a, b, c] = [ids[0].clone(), ids[1].clone(), ids[2].clone()];
+    assert_eq!(list("limit=10").await, [c.clone(), b.clone(), a.clone()]);
+    assert_eq!(list("order=asc").await, [a.clone(), b.clone(), c.clone()]);
+    assert_eq!(
+        list("sort=updatedAt").await,
+        [a.clone(), c.clone(), b.clone()]
+    );
+    assert_eq!(
+        list("sort=updatedAt&order=asc").await,
+        [b.clone(), c.clone(), a.clone()]
+    );
+    // Pages of one follow the in-memory order; the cursor keeps it.
+    let first = app
+        .get("/v1/portal/tickets?sort=updatedAt&limit=1", &token)
+        .await;
+    let cursor = first.body["pagination"]["nextCursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/v1/portal/tickets?sort=updatedAt&limit=1&cursor={cursor}"),
+            &token,
+        )
+        .await;
+    assert_eq!(crate::helpers::page_ids(&second.body), vec![c.clone()]);
+    let crossed = app
+        .get(
+            &format!("/v1/portal/tickets?limit=1&cursor={cursor}"),
+            &token,
+        )
+        .await;
+    assert_eq!(crossed.body["code"], "invalid_cursor");
+    for bad in ["sort=priority", "order=up", "sort="] {
+        let res = app.get(&format!("/v1/portal/tickets?{bad}"), &token).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+    }
+    // The in-memory order has a ceiling: past it the store says so instead of reading on.
+    let query = dispatch_store::CustomerTicketQuery {
+        customer: dispatch_domain::CustomerId::parse(
+            app.get(&format!("/v1/brands/{}/tickets/{a}", t.brand_id), &t.key)
+                .await
+                .body["customerId"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap(),
+        status: None,
+        newest_first: true,
+    };
+    use dispatch_store::TicketStore;
+    let store = &app.ctx.store;
+    assert!(
+        store
+            .all_customer_tickets(&t.org_id, Mode::Live, &t.brand_id, &query, 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .all_customer_tickets(&t.org_id, Mode::Live, &t.brand_id, &query, 3)
+            .await
+            .unwrap()
+            .map(|v| v.len()),
+        Some(3)
+    );
+
+    let detail = app.get(&format!("/v1/portal/tickets/{a}"), &token).await;
+    let comment = &detail.body["comments"][0];
+    assert_eq!(
+        (&comment["authorType"], &comment["staffType"]),
+        (&json!("STAFF"), &json!("SYSTEM"))
+    );
+    let own = app
+        .post(
+            &format!("/v1/portal/tickets/{a}/comments"),
+            &token,
+            json!({"body": "Thanks"}),
+        )
+        .await;
+    assert_eq!(
+        (&own.body["authorType"], &own.body["staffType"]),
+        (&json!("CUSTOMER"), &Value::Null)
+    );
+}

@@ -15,8 +15,8 @@ use dispatch_http::{
     ApiError, Context, Reply, idempotency, json, parse_json, path_id, query_param,
 };
 use dispatch_store::{
-    AttachmentStore, BrandStore, CommentStore, CustomerStore, IdempotencyStore, StoreError,
-    TicketStore,
+    AttachmentStore, BrandStore, CommentStore, CustomerStore, CustomerTicketQuery,
+    IdempotencyStore, Page, StoreError, TicketStore,
 };
 use dispatch_usecases::tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
 use lambda_http::Request;
@@ -61,17 +61,25 @@ impl From<&Ticket> for PortalTicket {
 struct PortalComment {
     id: String,
     body: String,
+    /// `CUSTOMER` or `STAFF` (the SDK's union); who among the staff is `staff_type`.
     author_type: &'static str,
+    /// `AGENT` or `SYSTEM` for staff comments, `null` for the customer's.
+    staff_type: Option<&'static str>,
     author_name: Option<String>,
     created_at: String,
 }
 
 impl From<&Comment> for PortalComment {
     fn from(c: &Comment) -> PortalComment {
+        let (author_type, staff_type) = match c.author_type {
+            AuthorType::Customer => ("CUSTOMER", None),
+            staff => ("STAFF", Some(staff.as_str())),
+        };
         PortalComment {
             id: c.id.to_string(),
             body: c.body.clone(),
-            author_type: c.author_type.as_str(),
+            author_type,
+            staff_type,
             author_name: c.author_name.clone(),
             created_at: c.created_at.to_rfc3339(),
         }
@@ -99,33 +107,109 @@ pub(crate) async fn own_ticket<S: TicketStore>(
 pub async fn list<S: TicketStore + BrandStore>(ctx: &Context<S>, req: Request) -> Reply {
     portal(ctx, req, |claims, req| async move {
         let status = query_param(&req, "status")
-            .map(|s| Status::parse(&s).map_err(|m| ApiError::validation("status", &m)))
+            .map(|s| Status::parse(&s).map_err(|m| ApiError::validation("status", m)))
             .transpose()?;
+        let by_update = match query_param(&req, "sort").as_deref() {
+            None | Some("createdAt") => false,
+            Some("updatedAt") => true,
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "sort",
+                    "must be createdAt or updatedAt",
+                ));
+            }
+        };
+        let newest_first = match query_param(&req, "order").as_deref() {
+            None | Some("desc") => true,
+            Some("asc") => false,
+            Some(_) => return Err(ApiError::validation("order", "must be desc or asc")),
+        };
+        let query = CustomerTicketQuery {
+            customer: claims.cus.clone(),
+            status,
+            newest_first,
+        };
         let key = ctx.cursor_key()?;
         let scope = format!(
-            "portal-tickets:{}:{}:{}:{}:{:?}",
-            claims.org, claims.mode, claims.brand, claims.cus, status
+            "portal-tickets:{}:{}:{}:{}:{:?}:{by_update}",
+            claims.org, claims.mode, claims.brand, claims.cus, query
         );
         let page = page_request(&req, key, &scope)?;
+        let (org, mode, brand) = (&claims.org, claims.mode, &claims.brand);
         // The brand is read alongside (same latency): a deleted brand lists nothing.
-        let (brand, result) = tokio::join!(
-            ctx.store.brand(&claims.org, claims.mode, &claims.brand),
-            ctx.store.list_customer_tickets(
-                &claims.org,
-                claims.mode,
-                &claims.brand,
-                &claims.cus,
-                status,
-                page.after.as_deref(),
-                page.limit,
+        let (brand, result) = if by_update {
+            let (brand, all) = tokio::join!(
+                ctx.store.brand(org, mode, brand),
+                ctx.store
+                    .all_customer_tickets(org, mode, brand, &query, MAX_SORTED_IN_MEMORY),
+            );
+            let all = all?.ok_or_else(|| ApiError::BadRequest {
+                code: ErrorCode::TooManyToSort,
+                message: "More than 1,000 tickets match: sort by createdAt, or filter by status."
+                    .into(),
+            })?;
+            (
+                brand,
+                Ok(by_update_page(
+                    all,
+                    newest_first,
+                    page.after.as_deref(),
+                    page.limit,
+                )),
             )
-        );
+        } else {
+            tokio::join!(
+                ctx.store.brand(org, mode, brand),
+                ctx.store.list_customer_tickets(
+                    org,
+                    mode,
+                    brand,
+                    &query,
+                    page.after.as_deref(),
+                    page.limit,
+                )
+            )
+        };
         brand?.ok_or(ApiError::NotFound)?;
         let result = result?;
         let views: Vec<PortalTicket> = result.items.iter().map(PortalTicket::from).collect();
         ticket_page_response(views, result.next, key, &scope)
     })
     .await
+}
+
+/// The most tickets `sort=updatedAt` orders (in memory: the index keeps creation order).
+const MAX_SORTED_IN_MEMORY: usize = 1000;
+
+/// Where a ticket sits in the `updatedAt` order (ties broken by id), as a cursor carries it.
+fn update_position(t: &Ticket) -> String {
+    format!("{:020}#{}", t.updated_at.unix(), t.id)
+}
+
+/// One page of `all` in `updatedAt` order, after the position `after`.
+fn by_update_page(
+    mut all: Vec<Ticket>,
+    newest_first: bool,
+    after: Option<&str>,
+    limit: usize,
+) -> Page<Ticket> {
+    all.sort_by_cached_key(update_position);
+    if newest_first {
+        all.reverse();
+    }
+    let rest: Vec<Ticket> = all
+        .into_iter()
+        .filter(|t| match after {
+            None => true,
+            Some(a) if newest_first => update_position(t).as_str() < a,
+            Some(a) => update_position(t).as_str() > a,
+        })
+        .collect();
+    let next = (rest.len() > limit).then(|| update_position(&rest[limit - 1]));
+    Page {
+        items: rest.into_iter().take(limit).collect(),
+        next,
+    }
 }
 
 /// `GET /v1/portal/tickets/{ticketId}`: the ticket with its body, brand name, public

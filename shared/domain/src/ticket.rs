@@ -225,6 +225,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn links_take_http_and_https_urls_with_a_host_and_short_labels() {
+        let ok = Link::parse("HTTP://intranet.test/x?y#z", Some("Order"), Some("order")).unwrap();
+        assert_eq!(ok.url, "HTTP://intranet.test/x?y#z");
+        assert_eq!(
+            (ok.title.as_deref(), ok.kind.as_deref()),
+            (Some("Order"), Some("order"))
+        );
+        assert!(Link::parse("https://x.test", None, None).is_ok());
+        for bad in [
+            "ftp://x.test",
+            "https://",
+            "https://:443/",
+            "https://u:p@x.test/",
+            "https://x.test/a b",
+            "javascript:alert(1)",
+        ] {
+            assert!(Link::parse(bad, None, None).is_err(), "{bad}");
+        }
+        assert!(Link::parse(&format!("https://x.test/{}", "a".repeat(2040)), None, None).is_err());
+        assert!(Link::parse("https://x.test", Some(&"t".repeat(201)), None).is_err());
+        assert!(Link::parse("https://x.test", None, Some(&"k".repeat(51))).is_err());
+        assert!(Link::parse("https://x.test", Some("a\u{7}b"), None).is_err());
+        assert!(parse_source_id("").is_err());
+        assert!(parse_source_id(&"s".repeat(256)).is_err());
+        assert_eq!(parse_source_id("C01/17.1").unwrap(), "C01/17.1");
+    }
+
+    #[test]
     fn statuses_and_priorities_parse_only_known_words() {
         assert_eq!(Status::parse("pending"), Ok(Status::Pending));
         assert!(Status::parse("Open").is_err());

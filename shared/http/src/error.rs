@@ -58,6 +58,7 @@ error_codes! {
     InvalidSignature = "invalid_signature",
     InvalidToken = "invalid_token",
     ModeMismatch = "mode_mismatch",
+    TooManyToSort = "too_many_to_sort",
     NotFound = "not_found",
     OrganizationChoiceRequired = "organization_choice_required",
     OriginNotAllowed = "origin_not_allowed",

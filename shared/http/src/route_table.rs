@@ -287,7 +287,7 @@ pub(crate) const ROUTES: &[Route] = &[
     Route {
         function: "portal-tickets-list",
         route: "GET /v1/portal/tickets",
-        query: Query::Only(&["status", "limit", "cursor"]),
+        query: Query::Only(&["status", "limit", "cursor", "sort", "order"]),
     },
     Route {
         function: "portal-tickets-create",

@@ -328,6 +328,14 @@ pub trait CustomerStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// Which of a customer's tickets to list, and in which direction of creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerTicketQuery {
+    pub customer: CustomerId,
+    pub status: Option<Status>,
+    pub newest_first: bool,
+}
+
 /// What a customer list is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CustomerSort {
@@ -360,19 +368,28 @@ pub trait TicketStore: Send + Sync {
         attachments: &[Attachment],
         claimed_pending: &[AttachmentId],
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// A customer's live tickets in one brand, newest first, from the customer-tickets
-    /// index (keyed by organization, mode, brand and customer; eventually consistent).
-    #[allow(clippy::too_many_arguments)]
+    /// A customer's live tickets in one brand, by creation (newest first unless
+    /// `query.newest_first` is false), from the customer-tickets index (keyed by
+    /// organization, mode, brand and customer; eventually consistent).
     fn list_customer_tickets(
         &self,
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
-        customer: &CustomerId,
-        status: Option<Status>,
+        query: &CustomerTicketQuery,
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Page<Ticket>>> + Send;
+    /// All of them (as above, in creation order), or `None` when there are more than
+    /// `max`: for orders the index does not keep.
+    fn all_customer_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        query: &CustomerTicketQuery,
+        max: usize,
+    ) -> impl Future<Output = StoreResult<Option<Vec<Ticket>>>> + Send;
     /// `None` for unknown and soft-deleted tickets, and for every ticket of a deleted brand.
     fn ticket(
         &self,

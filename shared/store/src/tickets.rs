@@ -3,7 +3,9 @@
 use crate::attachments::attachment_item;
 use crate::item::{Item, Reader, list, n, s, ts};
 use crate::ops::PageOptions;
-use crate::{CommentStore, DynamoStore, Page, StoreError, TicketStore, keys, tx};
+use crate::{
+    CommentStore, CustomerTicketQuery, DynamoStore, Page, StoreError, TicketStore, keys, tx,
+};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update,
 };
@@ -138,6 +140,22 @@ pub(crate) fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
     })
 }
 
+/// The index read of a customer's tickets: live ones, of one status when asked.
+fn customer_ticket_options(query: &CustomerTicketQuery) -> PageOptions {
+    let mut options = PageOptions {
+        newest_first: query.newest_first,
+        index: Some(keys::CUSTOMER_TICKETS_INDEX),
+        filter: Some("attribute_not_exists(deletedAt)".into()),
+        ..PageOptions::default()
+    };
+    if let Some(status) = query.status {
+        options.filter = Some("attribute_not_exists(deletedAt) AND #status = :status".into());
+        options.names.insert("#status".into(), "status".into());
+        options.values.insert(":status".into(), s(status.as_str()));
+    }
+    options
+}
+
 impl TicketStore for DynamoStore {
     async fn create_ticket(
         &self,
@@ -225,23 +243,12 @@ impl TicketStore for DynamoStore {
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
-        customer: &CustomerId,
-        status: Option<Status>,
+        query: &CustomerTicketQuery,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<Ticket>, StoreError> {
-        let index_pk = keys::customer_tickets(org, mode, brand, customer);
-        let mut options = PageOptions {
-            newest_first: true,
-            index: Some(keys::CUSTOMER_TICKETS_INDEX),
-            filter: Some("attribute_not_exists(deletedAt)".into()),
-            ..PageOptions::default()
-        };
-        if let Some(status) = status {
-            options.filter = Some("attribute_not_exists(deletedAt) AND #status = :status".into());
-            options.names.insert("#status".into(), "status".into());
-            options.values.insert(":status".into(), s(status.as_str()));
-        }
+        let index_pk = keys::customer_tickets(org, mode, brand, &query.customer);
+        let options = customer_ticket_options(query);
         // An index page resumes from the table key and the index key of the last item.
         let start = after.map(|sk| {
             HashMap::from([
@@ -261,6 +268,28 @@ impl TicketStore for DynamoStore {
             items: items.iter().map(ticket_from).collect::<Result<_, _>>()?,
             next,
         })
+    }
+
+    async fn all_customer_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        query: &CustomerTicketQuery,
+        max: usize,
+    ) -> Result<Option<Vec<Ticket>>, StoreError> {
+        let index_pk = keys::customer_tickets(org, mode, brand, &query.customer);
+        let options = customer_ticket_options(query);
+        // One more than `max`: "more than max" is then exact.
+        let (items, _) = self
+            .query_page(index_pk, keys::TICKET_SK_PREFIX, None, max + 1, &options)
+            .await?;
+        if items.len() > max {
+            return Ok(None);
+        }
+        Ok(Some(
+            items.iter().map(ticket_from).collect::<Result<_, _>>()?,
+        ))
     }
 
     async fn ticket(
