@@ -109,6 +109,13 @@ const ROUTES: &[Row] = &[
     row("PATCH", T, Some(r#"{"status":"pending"}"#), 200, 200),
     row("DELETE", T, None, 200, 200),
     row(
+        "POST",
+        "/v1/brands/{brandId}/tickets/{ticketId}/spam",
+        Some(r#"{"isSpam":true}"#),
+        200,
+        200,
+    ),
+    row(
         "GET",
         "/v1/brands/{brandId}/tickets/{ticketId}/comments",
         None,

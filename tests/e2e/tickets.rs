@@ -671,3 +671,137 @@ async fn a_comment_reads_alone_only_under_its_own_ticket() {
         .await;
     assert_eq!(app.get(&one, &t.key).await.status, 404);
 }
+
+/// The SDK's ticket fields: assignee and creator, links, where it came from, whether the
+/// customer hears back; spam is marked, hidden from the list and found on request.
+#[tokio::test]
+async fn tickets_keep_creator_links_and_source_and_spam_leaves_the_list() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let path = tickets(t.brand_id.as_str());
+    let owner = app.sign_in_with_bearer(&t.owner_email).await;
+    let me = app.get("/v1/auth/session", &owner).await.body["member"]["id"].clone();
+
+    let full = app
+        .post(
+            &path,
+            &t.key,
+            json!({
+                "title": "Imported", "assigneeId": me, "createdBy": "zendesk-import",
+                "links": [{"url": "https://zd.test/t/9", "title": "Original"}],
+                "sourceId": "zd-9", "sourceData": {"via": "email"}, "notifyCustomer": false,
+            }),
+        )
+        .await;
+    assert_eq!(full.status, 201, "{}", full.body);
+    let b = &full.body;
+    assert_eq!(
+        (&b["assigneeId"], &b["createdBy"]),
+        (&me, &json!("zendesk-import"))
+    );
+    assert_eq!(
+        b["links"],
+        json!([{"url": "https://zd.test/t/9", "title": "Original", "type": null}])
+    );
+    assert_eq!(
+        (&b["sourceId"], &b["sourceData"], &b["isSpam"]),
+        (&json!("zd-9"), &json!({"via": "email"}), &json!(false))
+    );
+    let id = b["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get(&format!("{path}/{id}"), &t.key).await.body,
+        full.body
+    );
+
+    // Defaults: the key or the session opened it.
+    let by_key = app.post(&path, &t.key, json!({"title": "By key"})).await;
+    assert_eq!(by_key.body["createdBy"], t.key_id.as_str());
+    assert_eq!(
+        (&by_key.body["links"], &by_key.body["sourceId"]),
+        (&json!([]), &Value::Null)
+    );
+    let by_session = app.post(&path, &owner, json!({"title": "By me"})).await;
+    assert_eq!(by_session.body["createdBy"], me);
+
+    for (bad, field) in [
+        (
+            json!({"title": "x", "assigneeId": "mem_nope"}),
+            "assigneeId",
+        ),
+        (json!({"title": "x", "createdBy": " "}), "createdBy"),
+        (
+            json!({"title": "x", "links": [{"url": "mailto:a@b.test"}]}),
+            "links",
+        ),
+        (json!({"title": "x", "sourceId": ""}), "sourceId"),
+        (json!({"title": "x", "sourceData": "x"}), "sourceData"),
+        (
+            json!({"title": "x", "notifyCustomer": "yes"}),
+            "notifyCustomer",
+        ),
+    ] {
+        let res = app.post(&path, &t.key, bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+        assert!(
+            res.error_fields().contains(&field.to_string()),
+            "{bad}: {}",
+            res.body
+        );
+    }
+
+    // PATCH: `null` unassigns and clears the body and links.
+    let one = format!("{path}/{id}");
+    let cleared = app
+        .patch(
+            &one,
+            &t.key,
+            json!({"assigneeId": null, "links": null, "body": null}),
+        )
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert_eq!(
+        (
+            &cleared.body["assigneeId"],
+            &cleared.body["links"],
+            &cleared.body["body"]
+        ),
+        (&Value::Null, &json!([]), &Value::Null)
+    );
+    assert_eq!(app.get(&one, &t.key).await.body, cleared.body);
+
+    // Spam: marked by the route or by PATCH, hidden from the list unless asked for.
+    let listed = |query: &'static str| {
+        let app = &app;
+        let url = format!("{path}?{query}");
+        let key = t.key.clone();
+        async move { page_ids(&app.get(&url, &key).await.body) }
+    };
+    assert!(listed("limit=100").await.contains(&id));
+    let spam = app
+        .post(&format!("{one}/spam"), &t.key, json!({"isSpam": true}))
+        .await;
+    assert_eq!(spam.status, 200, "{}", spam.body);
+    assert_eq!(spam.body["isSpam"], true);
+    assert!(!listed("limit=100").await.contains(&id));
+    assert!(!listed("isSpam=false").await.contains(&id));
+    assert_eq!(listed("isSpam=true").await, vec![id.clone()]);
+    assert_eq!(
+        app.patch(&one, &t.key, json!({"isSpam": false})).await.body["isSpam"],
+        false
+    );
+    assert!(listed("limit=100").await.contains(&id));
+    for bad in [
+        json!({}),
+        json!({"isSpam": "yes"}),
+        json!({"isSpam": true, "why": 1}),
+    ] {
+        let res = app.post(&format!("{one}/spam"), &t.key, bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+    }
+    assert_eq!(
+        app.get(&format!("{path}?isSpam=maybe"), &t.key)
+            .await
+            .status,
+        400
+    );
+}

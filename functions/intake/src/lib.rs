@@ -501,6 +501,13 @@ where
         custom_fields,
         metadata: Metadata::default(),
         tags: Vec::new(),
+        assignee_id: None,
+        created_by: None,
+        links: Vec::new(),
+        source_id: None,
+        source_data: None,
+        // The customer wrote in themselves: they hear back.
+        notify_customer: true,
         attachments,
         claimed_pending: Vec::new(),
     };

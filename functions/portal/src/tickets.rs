@@ -321,6 +321,13 @@ where
         custom_fields: Metadata::default(),
         metadata: Metadata::default(),
         tags: Vec::new(),
+        assignee_id: None,
+        created_by: Some(claims.cus.to_string()),
+        links: Vec::new(),
+        source_id: None,
+        source_data: None,
+        // The customer wrote in themselves: they hear back.
+        notify_customer: true,
         claimed_pending: attachments.iter().map(|a| a.id.clone()).collect(),
         attachments,
     };

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LinkView {
+pub(crate) struct LinkView {
     url: String,
     title: Option<String>,
     #[serde(rename = "type")]
@@ -95,7 +95,7 @@ impl From<&Comment> for CommentView {
 /// A link as a body sends it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LinkInput {
+pub(crate) struct LinkInput {
     url: Option<String>,
     title: Option<String>,
     #[serde(rename = "type")]
@@ -103,7 +103,7 @@ struct LinkInput {
 }
 
 /// At most [`MAX_LINKS`] links, each checked (the first problem is reported).
-fn parse_links(raw: Vec<LinkInput>) -> Result<Vec<Link>, String> {
+pub(crate) fn parse_links(raw: Vec<LinkInput>) -> Result<Vec<Link>, String> {
     if raw.len() > MAX_LINKS {
         return Err(format!("must have at most {MAX_LINKS} links"));
     }

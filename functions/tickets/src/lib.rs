@@ -12,16 +12,17 @@ mod view;
 
 pub use comments::{create_comment, delete_comment, get_comment, list_comments, update_comment};
 
-use dispatch_auth::Principal;
-use dispatch_domain::brand::Brand;
-use dispatch_domain::brand::Metadata;
+use comments::{LinkInput, parse_links};
+use dispatch_auth::{Actor, Principal};
+use dispatch_domain::brand::{Brand, Metadata, parse_line};
 use dispatch_domain::customer::CustomerName;
 use dispatch_domain::ticket::{
-    Priority, Status, Ticket, parse_body, parse_source, parse_tags, parse_title,
+    Priority, Status, Ticket, parse_body, parse_source, parse_source_id, parse_tags, parse_title,
 };
 use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, MemberId, TicketId, Timestamp};
 use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, page_response};
+use dispatch_http::request::nullable;
 use dispatch_http::{
     ApiError, Context, Reply, authenticate, idempotency, json, no_content, parse_json, query_param,
     reachable_brand, ticket_path,
@@ -79,6 +80,47 @@ struct CreateInput {
     source: Option<String>,
     tags: Option<Vec<String>>,
     attachment_ids: Option<Vec<String>>,
+    assignee_id: Option<String>,
+    created_by: Option<String>,
+    links: Option<Vec<LinkInput>>,
+    source_id: Option<String>,
+    source_data: Option<Value>,
+    notify_customer: Option<bool>,
+}
+
+/// The `mem_…` id of an active member of the caller's organization, or a field error.
+async fn active_member<S: MemberStore>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    raw: &str,
+    errors: &mut FieldErrors,
+) -> Result<Option<String>, ApiError> {
+    let Some(member) = MemberId::parse(raw) else {
+        errors.add("assigneeId", "must be a member id");
+        return Ok(None);
+    };
+    let active = ctx
+        .store
+        .member(&principal.org_id, &member)
+        .await?
+        .is_some_and(|m| m.status == MemberStatus::Active);
+    if active {
+        Ok(Some(member.to_string()))
+    } else {
+        errors.add(
+            "assigneeId",
+            "must be an active member of this organization",
+        );
+        Ok(None)
+    }
+}
+
+/// Who opened a ticket when the create does not say: the session's member, or the key.
+fn default_created_by(principal: &Principal) -> String {
+    match &principal.actor {
+        Actor::Session { member_id, .. } => member_id.to_string(),
+        Actor::ApiKey(key) => key.to_string(),
+    }
 }
 
 /// `POST /v1/brands/{brandId}/tickets`.
@@ -90,6 +132,7 @@ where
         + CustomerStore
         + TicketStore
         + AttachmentStore
+        + MemberStore
         + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
@@ -108,7 +151,7 @@ async fn create_once<S>(
     req: &Request,
 ) -> Reply
 where
-    S: BrandStore + CustomerStore + TicketStore + AttachmentStore,
+    S: BrandStore + CustomerStore + TicketStore + AttachmentStore + MemberStore,
 {
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
@@ -164,6 +207,25 @@ where
         "tags",
         parse_tags(input.tags.as_deref().unwrap_or_default()),
     );
+    let assignee_id = match input.assignee_id.as_deref() {
+        None => Some(None),
+        Some(raw) => active_member(ctx, principal, raw, &mut errors)
+            .await?
+            .map(Some),
+    };
+    let created_by = match input.created_by.as_deref() {
+        None => Some(default_created_by(principal)),
+        Some(raw) => errors.check("createdBy", parse_line(raw, 100)),
+    };
+    let links = errors.check("links", parse_links(input.links.unwrap_or_default()));
+    let source_id = match input.source_id.as_deref() {
+        None => Some(None),
+        Some(raw) => errors.check("sourceId", parse_source_id(raw)).map(Some),
+    };
+    let source_data = match input.source_data {
+        None => Some(None),
+        Some(v) => errors.check("sourceData", Metadata::parse(v)).map(Some),
+    };
     let ticket_id = TicketId::generate(ctx.clock.now_millis());
     let attachments = claim_pending_uploads(
         ctx,
@@ -186,6 +248,11 @@ where
         Some(custom_fields),
         Some(metadata),
         Some(tags),
+        Some(assignee_id),
+        Some(created_by),
+        Some(links),
+        Some(source_id),
+        Some(source_data),
     ) = (
         title,
         status,
@@ -194,6 +261,11 @@ where
         custom_fields,
         metadata,
         tags,
+        assignee_id,
+        created_by,
+        links,
+        source_id,
+        source_data,
     )
     else {
         return Err(ApiError::Internal("validated fields missing".into()));
@@ -212,6 +284,13 @@ where
         custom_fields,
         metadata,
         tags,
+        assignee_id,
+        created_by: Some(created_by),
+        links,
+        source_id,
+        source_data,
+        // Default off: an import must not email anyone.
+        notify_customer: input.notify_customer.unwrap_or(false),
         claimed_pending: attachments.iter().map(|a| a.id.clone()).collect(),
         attachments,
     };
@@ -253,13 +332,18 @@ where
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct UpdateInput {
     title: Option<String>,
-    body: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    body: Option<Option<String>>,
     status: Option<String>,
     priority: Option<String>,
     custom_fields: Option<Value>,
     metadata: Option<Value>,
     tags: Option<Vec<String>>,
-    assignee_id: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    assignee_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    links: Option<Option<Vec<LinkInput>>>,
+    is_spam: Option<bool>,
 }
 
 /// `PATCH /v1/brands/{brandId}/tickets/{ticketId}`. An `assigneeId` must name an active
@@ -276,9 +360,11 @@ where
         title: input
             .title
             .and_then(|v| errors.check("title", parse_title(&v))),
-        body: input
-            .body
-            .and_then(|v| errors.check("body", parse_body(&v))),
+        body: match input.body {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(v)) => errors.check("body", parse_body(&v)).map(Some),
+        },
         status: input
             .status
             .and_then(|v| errors.check("status", parse_status(&v))),
@@ -295,31 +381,63 @@ where
             .tags
             .and_then(|v| errors.check("tags", parse_tags(&v))),
         assignee_id: None,
+        links: match input.links {
+            None => None,
+            Some(raw) => errors.check("links", parse_links(raw.unwrap_or_default())),
+        },
+        is_spam: input.is_spam,
     };
-    let assignee = input.assignee_id.and_then(|v| {
-        errors.check(
-            "assigneeId",
-            MemberId::parse(&v).ok_or_else(|| "must be a member id".to_string()),
-        )
-    });
-    if let Some(member) = assignee {
-        let active = ctx
-            .store
-            .member(&principal.org_id, &member)
+    patch.assignee_id = match input.assignee_id {
+        None => None,
+        // `null` unassigns.
+        Some(None) => Some(None),
+        Some(Some(raw)) => active_member(ctx, &principal, &raw, &mut errors)
             .await?
-            .is_some_and(|m| m.status == MemberStatus::Active);
-        if active {
-            patch.assignee_id = Some(member.to_string());
-        } else {
-            errors.add(
-                "assigneeId",
-                "must be an active member of this organization",
-            );
-        }
-    }
+            .map(Some),
+    };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }
+    match ctx
+        .store
+        .update_ticket(
+            &principal.org_id,
+            principal.mode,
+            &brand,
+            &id,
+            &patch,
+            ctx.clock.now(),
+        )
+        .await
+    {
+        Ok(ticket) => json(StatusCode::OK, &TicketView::new(&ticket, None)),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SpamInput {
+    is_spam: Option<bool>,
+}
+
+/// `POST /v1/brands/{brandId}/tickets/{ticketId}/spam` `{isSpam}`: marks the ticket as spam
+/// or not (as `PATCH {isSpam}` does). Spam is hidden from the ticket list unless asked for.
+pub async fn spam<S>(ctx: &Context<S>, req: Request) -> Reply
+where
+    S: CredentialStore + SessionStore + TicketStore,
+{
+    let principal = authenticate(ctx, &req).await?;
+    let (brand, id) = live_ticket(ctx, &principal, &req).await?;
+    let input: SpamInput = parse_json(&req)?;
+    let Some(is_spam) = input.is_spam else {
+        return Err(ApiError::validation("isSpam", "is required: true or false"));
+    };
+    let patch = TicketPatch {
+        is_spam: Some(is_spam),
+        ..TicketPatch::default()
+    };
     match ctx
         .store
         .update_ticket(
@@ -411,6 +529,15 @@ fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
             Some(_) => {
                 errors.add("order", "must be asc or desc");
                 true
+            }
+        },
+        is_spam: match query_param(req, "isSpam").as_deref() {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => {
+                errors.add("isSpam", "must be true or false");
+                None
             }
         },
     };

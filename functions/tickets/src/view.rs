@@ -36,6 +36,10 @@ pub struct TicketView {
     metadata: Value,
     tags: Vec<String>,
     assignee_id: Option<String>,
+    created_by: Option<String>,
+    links: Vec<crate::comments::LinkView>,
+    source_id: Option<String>,
+    source_data: Option<Value>,
     comment_count: u64,
     attachment_count: u64,
     is_spam: bool,
@@ -68,9 +72,17 @@ impl TicketView {
             metadata: t.metadata.to_value(),
             tags: t.tags.clone(),
             assignee_id: t.assignee_id.clone(),
+            created_by: t.created_by.clone(),
+            links: t
+                .links
+                .iter()
+                .map(crate::comments::LinkView::from)
+                .collect(),
+            source_id: t.source_id.clone(),
+            source_data: t.source_data.as_ref().map(|d| d.to_value()),
             comment_count: t.comment_count,
             attachment_count: t.attachment_count,
-            is_spam: false,
+            is_spam: t.is_spam,
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
             deleted_at: t.deleted_at.map(|d| d.to_rfc3339()),

@@ -213,6 +213,17 @@ pub struct Ticket {
     pub metadata: Metadata,
     pub tags: Vec<String>,
     pub assignee_id: Option<String>,
+    /// Who opened it: the session's `mem_…`, the key's `key_…`, the portal customer's
+    /// `cus_…`, or what the create said (1–100 characters); `None` for intake and older
+    /// tickets.
+    pub created_by: Option<String>,
+    pub links: Vec<Link>,
+    pub source_id: Option<String>,
+    pub source_data: Option<Metadata>,
+    /// Whether the customer should hear about it by email (imports say no); kept for the
+    /// email channel.
+    pub notify_customer: bool,
+    pub is_spam: bool,
     pub comment_count: u64,
     pub attachment_count: u64,
     pub created_at: Timestamp,

@@ -172,6 +172,7 @@ pub(crate) const ROUTES: &[Route] = &[
             "order",
             "limit",
             "cursor",
+            "isSpam",
         ]),
     },
     Route {
@@ -192,6 +193,11 @@ pub(crate) const ROUTES: &[Route] = &[
     Route {
         function: "tickets-delete",
         route: "DELETE /v1/brands/{brandId}/tickets/{ticketId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "tickets-spam",
+        route: "POST /v1/brands/{brandId}/tickets/{ticketId}/spam",
         query: Query::Only(&[]),
     },
     Route {

@@ -21,13 +21,17 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TicketPatch {
     pub title: Option<String>,
-    pub body: Option<String>,
+    /// `Some(None)` clears it.
+    pub body: Option<Option<String>>,
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub custom_fields: Option<Metadata>,
     pub metadata: Option<Metadata>,
     pub tags: Option<Vec<String>>,
-    pub assignee_id: Option<String>,
+    /// `Some(None)` unassigns.
+    pub assignee_id: Option<Option<String>>,
+    pub links: Option<Vec<Link>>,
+    pub is_spam: Option<bool>,
 }
 
 /// List filters, all optional.
@@ -40,6 +44,8 @@ pub struct TicketFilter {
     pub created_after: Option<Timestamp>,
     pub created_before: Option<Timestamp>,
     pub newest_first: bool,
+    /// `Some(true)`: only spam; `Some(false)` or `None`: spam left out (the default).
+    pub is_spam: Option<bool>,
 }
 
 fn json(m: &Metadata) -> AttributeValue {
@@ -94,7 +100,33 @@ fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
     if let Some(a) = &t.assignee_id {
         item.insert("assigneeId".into(), s(a));
     }
+    if let Some(by) = &t.created_by {
+        item.insert("createdBy".into(), s(by));
+    }
+    if !t.links.is_empty() {
+        item.insert("links".into(), links_attr(&t.links));
+    }
+    if let Some(id) = &t.source_id {
+        item.insert("sourceId".into(), s(id));
+    }
+    if let Some(data) = &t.source_data {
+        item.insert("sourceData".into(), json(data));
+    }
+    item.insert(
+        "notifyCustomer".into(),
+        AttributeValue::Bool(t.notify_customer),
+    );
+    item.insert("isSpam".into(), AttributeValue::Bool(t.is_spam));
     item
+}
+
+/// A boolean attribute that older items lack: `false` then.
+fn flag(item: &Item, name: &str) -> Result<bool, StoreError> {
+    match item.get(name) {
+        None => Ok(false),
+        Some(AttributeValue::Bool(b)) => Ok(*b),
+        Some(_) => Err(StoreError::Corrupt(name.into())),
+    }
 }
 
 fn metadata_field(r: &Reader<'_>, name: &str) -> Result<Metadata, StoreError> {
@@ -132,6 +164,15 @@ pub(crate) fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         metadata: metadata_field(&r, "metadata")?,
         tags: r.strings("tags")?,
         assignee_id: r.opt_string("assigneeId")?,
+        created_by: r.opt_string("createdBy")?,
+        links: links_from(item, "links")?,
+        source_id: r.opt_string("sourceId")?,
+        source_data: match item.get("sourceData") {
+            None => None,
+            Some(_) => Some(metadata_field(&r, "sourceData")?),
+        },
+        notify_customer: flag(item, "notifyCustomer")?,
+        is_spam: flag(item, "isSpam")?,
         comment_count: r.u64("commentCount")?,
         attachment_count: r.u64("attachmentCount")?,
         created_at: r.timestamp("createdAt")?,
@@ -331,20 +372,37 @@ impl TicketStore for DynamoStore {
             }
         };
         field("title", patch.title.as_deref().map(s));
-        field("body", patch.body.as_deref().map(s));
+        field("body", patch.body.clone().flatten().map(s));
         field("status", patch.status.map(|v| s(v.as_str())));
         field("priority", patch.priority.map(|v| s(v.as_str())));
         field("customFields", patch.custom_fields.as_ref().map(json));
         field("metadata", patch.metadata.as_ref().map(json));
         field("tags", patch.tags.as_ref().map(|t| list(t.iter().cloned())));
-        field("assigneeId", patch.assignee_id.as_deref().map(s));
+        field("assigneeId", patch.assignee_id.clone().flatten().map(s));
+        field("links", patch.links.as_deref().map(links_attr));
+        field("isSpam", patch.is_spam.map(AttributeValue::Bool));
+        // What is cleared goes: a later read sees it absent, as a new ticket without it.
+        let removes: Vec<&str> = [("body", &patch.body), ("assigneeId", &patch.assignee_id)]
+            .into_iter()
+            .filter(|(_, change)| matches!(change, Some(None)))
+            .map(|(name, _)| name)
+            .collect();
+        for name in &removes {
+            names.insert(format!("#{name}"), (*name).to_string());
+        }
+        let remove = if removes.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = removes.iter().map(|n| format!("#{n}")).collect();
+            format!(" REMOVE {}", list.join(", "))
+        };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
             .key(keys::SK, s(keys::ticket_sk(id)))
-            .update_expression(format!("SET {}", sets.join(", ")))
+            .update_expression(format!("SET {}{remove}", sets.join(", ")))
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
@@ -427,6 +485,16 @@ impl TicketStore for DynamoStore {
         }
         if let Some(v) = filter.created_before {
             add("createdAt", "<", ts(v));
+        }
+        if filter.is_spam == Some(true) {
+            add("isSpam", "=", AttributeValue::Bool(true));
+        } else {
+            // Tickets written before the flag existed are not spam.
+            conditions.push("(attribute_not_exists(#f_spam) OR #f_spam = :f_notspam)".into());
+            options.names.insert("#f_spam".into(), "isSpam".into());
+            options
+                .values
+                .insert(":f_notspam".into(), AttributeValue::Bool(false));
         }
         options.filter = Some(conditions.join(" AND "));
         let start = after.map(|sk| {

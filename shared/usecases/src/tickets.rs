@@ -4,7 +4,7 @@
 use dispatch_domain::attachment::{Attachment, AttachmentStatus, MAX_ATTACHMENTS_PER_CREATE};
 use dispatch_domain::brand::{Brand, Metadata};
 use dispatch_domain::customer::{Customer, CustomerName};
-use dispatch_domain::ticket::{Priority, Status, Ticket};
+use dispatch_domain::ticket::{Link, Priority, Status, Ticket};
 use dispatch_domain::{
     AttachmentId, BrandId, CustomerId, Email, FieldErrors, Mode, OrgId, TicketId, Timestamp,
 };
@@ -88,6 +88,13 @@ pub struct NewTicket {
     pub custom_fields: Metadata,
     pub metadata: Metadata,
     pub tags: Vec<String>,
+    /// An active member of the organization, checked by the caller.
+    pub assignee_id: Option<String>,
+    pub created_by: Option<String>,
+    pub links: Vec<Link>,
+    pub source_id: Option<String>,
+    pub source_data: Option<Metadata>,
+    pub notify_customer: bool,
     /// Uploaded files recorded with the ticket.
     pub attachments: Vec<Attachment>,
     /// Pending uploads (among `attachments`) whose waiting records the create removes.
@@ -138,7 +145,13 @@ where
             custom_fields: new.custom_fields.clone(),
             metadata: new.metadata.clone(),
             tags: new.tags.clone(),
-            assignee_id: None,
+            assignee_id: new.assignee_id.clone(),
+            created_by: new.created_by.clone(),
+            links: new.links.clone(),
+            source_id: new.source_id.clone(),
+            source_data: new.source_data.clone(),
+            notify_customer: new.notify_customer,
+            is_spam: false,
             comment_count: 0,
             attachment_count: new.attachments.len() as u64,
             created_at: now,
