@@ -13,6 +13,7 @@ mod comments;
 mod consistency;
 mod customers;
 mod faults;
+mod fields;
 mod iam;
 mod intake;
 mod invoke;

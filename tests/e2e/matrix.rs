@@ -61,6 +61,42 @@ const ROUTES: &[Row] = &[
         200,
         403,
     ),
+    row("GET", "/v1/brands/{brandId}/fields", None, 200, 200),
+    row(
+        "GET",
+        "/v1/brands/{brandId}/fields/{entity}",
+        None,
+        200,
+        200,
+    ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/fields/{entity}",
+        Some(r#"{"key":"plan","label":"Plan","type":"text"}"#),
+        201,
+        403,
+    ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/fields/{entity}/reorder",
+        Some(r#"{"keys":["orderId"]}"#),
+        200,
+        403,
+    ),
+    row(
+        "PATCH",
+        "/v1/brands/{brandId}/fields/{entity}/{key}",
+        Some(r#"{"label":"Order number"}"#),
+        200,
+        403,
+    ),
+    row(
+        "DELETE",
+        "/v1/brands/{brandId}/fields/{entity}/{key}",
+        None,
+        204,
+        403,
+    ),
     row("GET", "/v1/brands/{brandId}/customers", None, 200, 200),
     row(
         "POST",
@@ -326,6 +362,11 @@ impl Fixture {
         )
         .await;
         let intake = post(format!("{b}/intake"), json!({"name": "Fixture"})).await;
+        let field = post(
+            format!("{b}/fields/ticket"),
+            json!({"key": "orderId", "label": "Order", "type": "text"}),
+        )
+        .await;
         let pending = post(
             format!("{b}/attachments"),
             json!({"filename": "p.txt", "contentType": "text/plain", "size": 2}),
@@ -360,6 +401,8 @@ impl Fixture {
                 ),
                 ("{webhookId}", webhook["id"].as_str().unwrap().to_string()),
                 ("{commentId}", comment["id"].as_str().unwrap().to_string()),
+                ("{entity}", "ticket".to_string()),
+                ("{key}", field["key"].as_str().unwrap().to_string()),
             ],
         }
     }
@@ -383,7 +426,13 @@ impl Fixture {
             .iter()
             .filter(|(placeholder, _)| row.path.contains(placeholder))
             .map(|(placeholder, _)| {
-                let mut path = row.path.replace(placeholder, "nope_0");
+                // `nope_0` is a well-formed field key: a key starts with a letter.
+                let bad = if *placeholder == "{key}" {
+                    "0-nope"
+                } else {
+                    "nope_0"
+                };
+                let mut path = row.path.replace(placeholder, bad);
                 for (other, id) in &self.ids {
                     path = path.replace(other, id);
                 }

@@ -10,6 +10,7 @@
 //! A brand outside the credential's organization, mode or brand scope is 404: the caller
 //! cannot tell it from one that does not exist.
 
+pub mod fields;
 mod view;
 
 use dispatch_auth::Principal;
@@ -240,7 +241,7 @@ async fn changed_or_gone<S: BrandStore>(
 /// The credential and the brand of the path, when it may change the brand's settings
 /// (owners and admins reaching it): 404 for a brand it cannot reach, 403 for one it can
 /// only read.
-async fn managed_brand<S: CredentialStore + SessionStore + BrandStore>(
+pub(crate) async fn managed_brand<S: CredentialStore + SessionStore + BrandStore>(
     ctx: &Context<S>,
     req: &Request,
 ) -> Result<(Principal, Brand), ApiError> {

@@ -8,6 +8,7 @@ pub mod brand;
 pub mod clock;
 pub mod customer;
 pub mod email;
+pub mod field;
 pub mod ids;
 pub mod intake;
 pub mod mode;

@@ -64,6 +64,36 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "fields-list-all",
+        route: "GET /v1/brands/{brandId}/fields",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "fields-list",
+        route: "GET /v1/brands/{brandId}/fields/{entity}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "fields-create",
+        route: "POST /v1/brands/{brandId}/fields/{entity}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "fields-reorder",
+        route: "POST /v1/brands/{brandId}/fields/{entity}/reorder",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "fields-update",
+        route: "PATCH /v1/brands/{brandId}/fields/{entity}/{key}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "fields-delete",
+        route: "DELETE /v1/brands/{brandId}/fields/{entity}/{key}",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "brands-update",
         route: "PATCH /v1/brands/{brandId}",
         query: Query::Only(&[]),

@@ -77,6 +77,10 @@ impl Reader<'_> {
         self.opt_timestamp(name)?.ok_or_else(|| Self::corrupt(name))
     }
 
+    pub fn i64(&self, name: &str) -> Result<i64, StoreError> {
+        self.opt_i64(name)?.ok_or_else(|| Self::corrupt(name))
+    }
+
     pub fn opt_timestamp(&self, name: &str) -> Result<Option<Timestamp>, StoreError> {
         Ok(self.opt_i64(name)?.map(Timestamp::from_unix))
     }

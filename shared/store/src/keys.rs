@@ -27,6 +27,8 @@
 //! | portal magic link | `PORTALLINK#{sha256 hex}` | `PORTALLINK` |
 //! | idempotent result | `ORG#{org}#{mode}` | `IDEMPOTENCY#{sha256}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
+//! | custom field definition | `ORG#{org}#{mode}#BRAND#{brand}` | `FIELD#{entity}#{key}` |
+//! | a brand's field count per entity | `ORG#{org}#{mode}#BRAND#{brand}` | `FIELDCOUNT#{entity}` |
 //! | customer name index | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMERNAME#{lower-cased name}#{customer}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
 //! | webhook | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOK#{webhook}` |
@@ -34,6 +36,7 @@
 //! | webhook delivery | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKDELIVERY#{webhook}#{delivery}` |
 
 use dispatch_auth::SecretHash;
+use dispatch_domain::field::Entity;
 use dispatch_domain::{
     AttachmentId, BrandId, CommentId, CustomerId, DeliveryId, Email, IntakeToken, KeyId, MemberId,
     Mode, OrgId, TicketId, WebhookId,
@@ -212,6 +215,21 @@ pub const CUSTOMER_EMAIL_SK_PREFIX: &str = "CUSTOMEREMAIL#";
 
 pub fn customer_email_sk(email: &Email) -> String {
     format!("{CUSTOMER_EMAIL_SK_PREFIX}{email}")
+}
+
+pub const FIELD_SK_PREFIX: &str = "FIELD#";
+
+/// One entity's definitions: `FIELD#{entity}#`.
+pub fn field_prefix(entity: Entity) -> String {
+    format!("{FIELD_SK_PREFIX}{}#", entity.as_str())
+}
+
+pub fn field_sk(entity: Entity, key: &str) -> String {
+    format!("{}{key}", field_prefix(entity))
+}
+
+pub fn field_count_sk(entity: Entity) -> String {
+    format!("FIELDCOUNT#{}", entity.as_str())
 }
 
 pub const CUSTOMER_NAME_SK_PREFIX: &str = "CUSTOMERNAME#";

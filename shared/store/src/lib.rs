@@ -11,6 +11,7 @@ mod attachments;
 mod brands;
 pub mod counter;
 mod customers;
+mod fields;
 mod idempotency;
 mod intake;
 mod item;
@@ -36,6 +37,7 @@ use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
 use dispatch_domain::attachment::Attachment;
 use dispatch_domain::brand::Brand;
 use dispatch_domain::customer::Customer;
+use dispatch_domain::field::{Entity, FieldDefinition};
 use dispatch_domain::intake::IntakeEndpoint;
 use dispatch_domain::ticket::{Comment, Status, Ticket};
 use dispatch_domain::webhook::{Webhook, WebhookDelivery, WebhookEvent, WebhookUrl};
@@ -732,6 +734,61 @@ pub trait BrandPurge: Send + Sync {
         mode: Mode,
         brand: &BrandId,
     ) -> impl Future<Output = StoreResult<usize>> + Send;
+}
+
+/// A brand's custom field definitions.
+pub trait FieldStore: Send + Sync {
+    /// One entity's (or, with `None`, every entity's) definitions, in `sortOrder` then key.
+    fn fields(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        entity: Option<Entity>,
+    ) -> impl Future<Output = StoreResult<Vec<FieldDefinition>>> + Send;
+    /// One definition, while its brand exists.
+    fn field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        entity: Entity,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<FieldDefinition>>> + Send;
+    /// `Conflict("field")` when the key is taken, `Conflict("limit")` past the cap,
+    /// `NotFound` when the brand is gone.
+    fn create_field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        field: &FieldDefinition,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Writes `after` if the stored definition still has `after.version`; `NotFound`
+    /// otherwise.
+    fn update_field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        after: &FieldDefinition,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        entity: Entity,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets each definition's `sortOrder` to its position, all or none (each as read).
+    fn reorder_fields(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        fields: &[FieldDefinition],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// What the stream does after a customer is deleted.

@@ -95,3 +95,15 @@ pub(crate) fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreErr
         .put(build(put.build())?)
         .build())
 }
+
+/// The index of the first item of a cancelled transaction whose condition failed, if the
+/// transaction failed that way.
+pub(crate) fn failed_at(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<usize> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .position(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => None,
+    }
+}

@@ -73,6 +73,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "another member of the organization (the one update/remove act on)",
     ),
     ("CUSTOMER_ID", "a customer of the brand"),
+    (
+        "FIELD_KEY",
+        "the key of a ticket field defined on the brand",
+    ),
     ("TICKET_ID", "a ticket of the brand"),
     ("COMMENT_ID", "a comment on that ticket"),
     (
@@ -261,6 +265,21 @@ pub async fn fill(stack: &impl Stack, event: &str) -> Result<String, String> {
             201,
         )?;
         values.push(("CUSTOMER_ID", text(&customer, "id")?));
+    }
+    if needs("FIELD_KEY") {
+        let field = ok(
+            "field",
+            stack
+                .call(
+                    "POST",
+                    &format!("{brand}/fields/ticket"),
+                    key,
+                    Some(json!({"key": "orderId", "label": "Order", "type": "text"})),
+                )
+                .await,
+            201,
+        )?;
+        values.push(("FIELD_KEY", text(&field, "key")?));
     }
     if needs("TICKET_ID") || needs("ATTACHMENT_ID") || needs("COMMENT_ID") {
         let ticket = ok(

@@ -1,0 +1,266 @@
+//! Custom field definitions: one item per definition (`FIELD#{entity}#{key}`) and a count
+//! per entity (`FIELDCOUNT#{entity}`) that caps them, both in the brand's partition.
+
+use crate::item::{Item, Reader, n, s, ts};
+use crate::{DynamoStore, FieldStore, StoreError, keys, tx};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
+use dispatch_domain::field::{Entity, FieldDefinition, FieldType, MAX_FIELDS_PER_ENTITY};
+use dispatch_domain::{BrandId, Mode, OrgId};
+
+fn field_item(partition: &str, f: &FieldDefinition) -> Item {
+    let mut item: Item = [
+        (keys::PK.into(), s(partition)),
+        (keys::SK.into(), s(keys::field_sk(f.entity, &f.key))),
+        ("type".into(), s("field")),
+        ("entity".into(), s(f.entity.as_str())),
+        ("key".into(), s(f.key.as_str())),
+        ("label".into(), s(f.label.as_str())),
+        ("fieldType".into(), s(f.field_type.as_str())),
+        ("required".into(), AttributeValue::Bool(f.required)),
+        (
+            "options".into(),
+            crate::item::list(f.options.iter().cloned()),
+        ),
+        ("visible".into(), AttributeValue::Bool(f.visible)),
+        ("sortOrder".into(), n(f.sort_order)),
+        ("version".into(), n(f.version)),
+        ("createdAt".into(), ts(f.created_at)),
+    ]
+    .into();
+    let mut opt = |name: &str, value: Option<AttributeValue>| {
+        if let Some(v) = value {
+            item.insert(name.into(), v);
+        }
+    };
+    opt(
+        "defaultValue",
+        f.default_value.as_ref().map(|v| s(v.to_string())),
+    );
+    opt("description", f.description.as_deref().map(s));
+    opt("placeholder", f.placeholder.as_deref().map(s));
+    opt("source", f.source.as_deref().map(s));
+    item
+}
+
+fn field_from(item: &Item) -> Result<FieldDefinition, StoreError> {
+    let r = Reader(item);
+    let corrupt = |name: &str| StoreError::Corrupt(name.into());
+    Ok(FieldDefinition {
+        entity: r.parsed("entity", Entity::parse)?,
+        key: r.string("key")?,
+        label: r.string("label")?,
+        field_type: FieldType::parse(&r.string("fieldType")?).map_err(|_| corrupt("fieldType"))?,
+        required: r.bool("required")?,
+        default_value: r
+            .opt_string("defaultValue")?
+            .map(|raw| serde_json::from_str(&raw).map_err(|_| corrupt("defaultValue")))
+            .transpose()?,
+        description: r.opt_string("description")?,
+        placeholder: r.opt_string("placeholder")?,
+        options: r.strings("options")?,
+        visible: r.bool("visible")?,
+        sort_order: r.i64("sortOrder")?,
+        source: r.opt_string("source")?,
+        version: r.u64("version")?,
+        created_at: r.timestamp("createdAt")?,
+    })
+}
+
+/// Definitions in the order a form shows them: `sortOrder`, then key.
+fn in_order(mut fields: Vec<FieldDefinition>) -> Vec<FieldDefinition> {
+    fields.sort_by(|a, b| (a.sort_order, &a.key).cmp(&(b.sort_order, &b.key)));
+    fields
+}
+
+impl FieldStore for DynamoStore {
+    async fn fields(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        entity: Option<Entity>,
+    ) -> Result<Vec<FieldDefinition>, StoreError> {
+        let prefix = match entity {
+            Some(e) => keys::field_prefix(e),
+            None => keys::FIELD_SK_PREFIX.to_string(),
+        };
+        let items = self
+            .query(keys::brand_partition(org, mode, brand), &prefix)
+            .await?;
+        Ok(in_order(
+            items.iter().map(field_from).collect::<Result<_, _>>()?,
+        ))
+    }
+
+    async fn field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        entity: Entity,
+        key: &str,
+    ) -> Result<Option<FieldDefinition>, StoreError> {
+        let item = self
+            .get_in_brand(org, mode, brand, keys::field_sk(entity, key))
+            .await?;
+        item.as_ref().map(field_from).transpose()
+    }
+
+    async fn create_field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        field: &FieldDefinition,
+    ) -> Result<(), StoreError> {
+        let partition = keys::brand_partition(org, mode, brand);
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(partition.clone()))
+            .key(keys::SK, s(keys::field_count_sk(field.entity)))
+            .update_expression("SET #count = if_not_exists(#count, :zero) + :one")
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(MAX_FIELDS_PER_ENTITY));
+        // The brand must still exist: a definition never outlives its brand's purge.
+        let brand_check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(org, mode)))
+            .key(keys::SK, s(keys::brand_sk(brand)))
+            .condition_expression("attribute_exists(pk)");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(tx::put_new(&self.table, field_item(&partition, field))?)
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(tx::build(count.build())?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(tx::build(brand_check.build())?)
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match tx::failed_at(&e) {
+                Some(0) => StoreError::Conflict("field"),
+                Some(1) => StoreError::Conflict("limit"),
+                _ => tx::classify(e, &[], ""),
+            }),
+        }
+    }
+
+    async fn update_field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        after: &FieldDefinition,
+    ) -> Result<(), StoreError> {
+        // `after.version` is the one read; the item stores the next.
+        let partition = keys::brand_partition(org, mode, brand);
+        let next = FieldDefinition {
+            version: after.version + 1,
+            ..after.clone()
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(field_item(&partition, &next)))
+            .condition_expression("attribute_exists(pk) AND #version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":version", n(after.version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
+    async fn delete_field(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        entity: Entity,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        let partition = keys::brand_partition(org, mode, brand);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(partition.clone()))
+            .key(keys::SK, s(keys::field_sk(entity, key)))
+            .condition_expression("attribute_exists(pk)");
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(partition))
+            .key(keys::SK, s(keys::field_count_sk(entity)))
+            .update_expression("ADD #count :minus")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus", n(-1));
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(tx::build(delete.build())?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(tx::build(count.build())?)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
+    }
+
+    async fn reorder_fields(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        fields: &[FieldDefinition],
+    ) -> Result<(), StoreError> {
+        // One transaction (at most 50 updates): every definition as read, or nothing.
+        let partition = keys::brand_partition(org, mode, brand);
+        let mut writes = Vec::with_capacity(fields.len());
+        for (position, f) in fields.iter().enumerate() {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(partition.clone()))
+                .key(keys::SK, s(keys::field_sk(f.entity, &f.key)))
+                .update_expression("SET sortOrder = :order, #version = :next")
+                .condition_expression("attribute_exists(pk) AND #version = :version")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":order", n(position))
+                .expression_attribute_values(":next", n(f.version + 1))
+                .expression_attribute_values(":version", n(f.version));
+            writes.push(
+                TransactWriteItem::builder()
+                    .update(tx::build(update.build())?)
+                    .build(),
+            );
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
+    }
+}
