@@ -81,7 +81,13 @@ def policies(template):
         # target/lambda/<function>/bootstrap.zip
         function = props["CodeUri"].split("/")[2]
         granted = set()
-        for doc in props.get("Policies") or []:
+        documents = list(props.get("Policies") or [])
+        # A role of its own (`Role: !GetAtt <Role>.Arn`): the role's inline policies.
+        role = props.get("Role")
+        if isinstance(role, Tag) and role.name == "GetAtt":
+            role_props = template["Resources"][str(role.value).split(".")[0]]["Properties"]
+            documents += [p["PolicyDocument"] for p in role_props.get("Policies") or []]
+        for doc in documents:
             for st in doc.get("Statement", []):
                 if st.get("Effect") != "Allow":
                     continue
@@ -225,6 +231,37 @@ Resources:
     assert unused == {}, unused
     _, unused, silent = check(template, [])
     assert silent == ["confirm"] and len(unused["confirm"]) == 3
+    # A shared role (`Role: !GetAtt …`) grants what its inline policies say, to each of
+    # its functions.
+    shared = yaml.load("""
+Resources:
+  ReadFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: target/lambda/read/bootstrap.zip
+      Role: !GetAtt RoleAbc.Arn
+  ListFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: target/lambda/list/bootstrap.zip
+      Role: !GetAtt RoleAbc.Arn
+  RoleAbc:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: access
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: [dynamodb:GetItem]
+                Resource: !GetAtt Table.Arn
+""", Loader=CfnLoader)
+    missing, _, _ = check(shared, [
+        {"function": "read", "service": "dynamodb", "operation": "GetItem"},
+        {"function": "list", "service": "dynamodb", "operation": "GetItem"},
+        {"function": "list", "service": "dynamodb", "operation": "Query"},
+    ])
+    assert missing == {"list": {("dynamodb:Query", ("table",))}}, missing
     # What cannot be judged fails closed.
     unjudged = [
         {"function": "confirm", "service": "dynamodb", "operation": "TransactWriteItems"},

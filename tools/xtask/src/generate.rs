@@ -162,6 +162,9 @@ pub fn with_synthetic_routes(table: &RouteTable, n: usize) -> RouteTable {
                 "dynamodb:BatchGetItem",
                 "dynamodb:ConditionCheckItem",
                 "dynamodb:Query@customer-tickets",
+                // A grant of its own: each synthetic route needs a role of its own, the
+                // worst case for the resource count (real routes often share one).
+                &format!("dynamodb:Query@synthetic-{i:03}"),
                 "s3:GetObject",
                 "s3:PutObject",
                 "s3:DeleteObject",
@@ -242,9 +245,11 @@ fn secrets_of(route: &Route) -> Vec<(&'static str, &'static str)> {
 }
 
 /// One `AWS::Serverless::Function` per route: the zip `scripts/package` built, its HTTP
-/// API event, and only the actions it uses.
+/// API event, and a role that grants only the actions it uses (shared by the functions
+/// whose grants are the same).
 pub fn template_functions(table: &RouteTable) -> String {
     let mut s = String::new();
+    let mut roles: Vec<(String, String)> = Vec::new();
     let _ = writeln!(s, "  # The API's functions, one per route ({NOTE} block).");
     for route in &table.routes {
         let _ = writeln!(s);
@@ -281,32 +286,82 @@ pub fn template_functions(table: &RouteTable) -> String {
         let _ = writeln!(s, "            Method: {}", route.method());
         let _ = writeln!(s, "            Path: {}", route.path());
         let ids: Vec<&str> = secrets.iter().map(|(id, _)| *id).collect();
-        let statements = iam::statements(&route.iam, &ids);
-        if statements.is_empty() {
+        let policy = policy_statements(&iam::statements(&route.iam, &ids));
+        if policy.is_empty() {
             continue;
         }
+        let role = role_id(&policy);
+        let _ = writeln!(s, "      Role: !GetAtt {role}.Arn");
+        if !roles.iter().any(|(id, _)| *id == role) {
+            roles.push((role, policy));
+        }
+    }
+    // One role per distinct policy: functions with the same grants share it (the same
+    // least privilege, a third fewer resources than a role per function).
+    for (id, policy) in &roles {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "  {id}:");
+        let _ = writeln!(s, "    Type: AWS::IAM::Role");
+        let _ = writeln!(s, "    Properties:");
+        let _ = writeln!(s, "      AssumeRolePolicyDocument:");
+        let _ = writeln!(s, "        Version: \"2012-10-17\"");
+        let _ = writeln!(s, "        Statement:");
+        let _ = writeln!(s, "          - Effect: Allow");
+        let _ = writeln!(s, "            Principal:");
+        let _ = writeln!(s, "              Service: lambda.amazonaws.com");
+        let _ = writeln!(s, "            Action: sts:AssumeRole");
+        // What SAM attaches to the roles it makes: logs, and X-Ray for `Tracing: Active`.
+        let _ = writeln!(s, "      ManagedPolicyArns:");
+        let _ = writeln!(
+            s,
+            "        - !Sub \"arn:${{AWS::Partition}}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\""
+        );
+        let _ = writeln!(
+            s,
+            "        - !Sub \"arn:${{AWS::Partition}}:iam::aws:policy/AWSXRayDaemonWriteAccess\""
+        );
         let _ = writeln!(s, "      Policies:");
-        let _ = writeln!(s, "        - Version: \"2012-10-17\"");
-        let _ = writeln!(s, "          Statement:");
-        for (actions, resources) in statements {
-            let _ = writeln!(s, "            - Effect: Allow");
-            let _ = writeln!(s, "              Action: [{}]", actions.join(", "));
-            if let [one] = resources.as_slice() {
-                let _ = writeln!(s, "              Resource: {}", one.yaml());
-            } else {
-                let _ = writeln!(s, "              Resource:");
-                for r in &resources {
-                    let _ = writeln!(s, "                - {}", r.yaml());
-                }
+        let _ = writeln!(s, "        - PolicyName: access");
+        let _ = writeln!(s, "          PolicyDocument:");
+        let _ = writeln!(s, "            Version: \"2012-10-17\"");
+        let _ = writeln!(s, "            Statement:");
+        s.push_str(policy);
+    }
+    s
+}
+
+/// A policy's statements as the role's YAML lines (indented for `Statement:`).
+fn policy_statements(statements: &[(Vec<String>, Vec<iam::Resource>)]) -> String {
+    let mut s = String::new();
+    for (actions, resources) in statements {
+        let _ = writeln!(s, "              - Effect: Allow");
+        let _ = writeln!(s, "                Action: [{}]", actions.join(", "));
+        if let [one] = resources.as_slice() {
+            let _ = writeln!(s, "                Resource: {}", one.yaml());
+        } else {
+            let _ = writeln!(s, "                Resource:");
+            for r in resources {
+                let _ = writeln!(s, "                  - {}", r.yaml());
             }
-            if resources == [iam::Resource::SenderIdentities] {
-                let _ = writeln!(s, "              Condition:");
-                let _ = writeln!(s, "                StringEquals:");
-                let _ = writeln!(s, "                  ses:FromAddress: !Ref SenderAddress");
-            }
+        }
+        if resources.as_slice() == [iam::Resource::SenderIdentities] {
+            let _ = writeln!(s, "                Condition:");
+            let _ = writeln!(s, "                  StringEquals:");
+            let _ = writeln!(s, "                    ses:FromAddress: !Ref SenderAddress");
         }
     }
     s
+}
+
+/// A role's logical id, named after its policy (FNV-1a), so it stays the same whichever
+/// functions share it and in whatever order routes.toml lists them.
+fn role_id(policy: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in policy.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("Role{:08x}", hash >> 32)
 }
 
 /// The router map: every path with its methods, and `OPTIONS` on every path to the
