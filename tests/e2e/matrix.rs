@@ -146,6 +146,20 @@ const ROUTES: &[Row] = &[
     row("DELETE", T, None, 200, 200),
     row(
         "POST",
+        "/v1/brands/{brandId}/tickets/{ticketId}/merge",
+        Some(r#"{"sourceTicketIds":["{secondTicketId}"]}"#),
+        200,
+        200,
+    ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/tickets/bulk",
+        Some(r#"{"action":"resolve","ticketIds":["{ticketId}"]}"#),
+        200,
+        200,
+    ),
+    row(
+        "POST",
         "/v1/brands/{brandId}/tickets/{ticketId}/spam",
         Some(r#"{"isSpam":true}"#),
         200,
@@ -338,6 +352,8 @@ impl Fixture {
         };
         let ticket = post(format!("{b}/tickets"), json!({"title": "Fixture"})).await;
         let ticket = ticket["id"].as_str().unwrap().to_string();
+        let second = post(format!("{b}/tickets"), json!({"title": "Fixture, too"})).await;
+        let second = second["id"].as_str().unwrap().to_string();
         let customer = post(
             format!("{b}/customers"),
             json!({"email": unique_email("c")}),
@@ -402,6 +418,7 @@ impl Fixture {
                 ("{webhookId}", webhook["id"].as_str().unwrap().to_string()),
                 ("{commentId}", comment["id"].as_str().unwrap().to_string()),
                 ("{entity}", "ticket".to_string()),
+                ("{secondTicketId}", second),
                 ("{key}", field["key"].as_str().unwrap().to_string()),
             ],
         }
@@ -442,8 +459,14 @@ impl Fixture {
     }
 }
 
-async fn send(app: &TestApp, row: &Row, path: &str, credential: &str) -> u16 {
-    let body = row.body.map(|b| b.replace("{email}", &unique_email("m")));
+async fn send(app: &TestApp, row: &Row, fixture: &Fixture, path: &str, credential: &str) -> u16 {
+    let body = row.body.map(|b| {
+        let mut b = b.replace("{email}", &unique_email("m"));
+        for (placeholder, id) in &fixture.ids {
+            b = b.replace(placeholder, id);
+        }
+        b
+    });
     app.send(row.method, path, Some(credential), body)
         .await
         .status
@@ -477,14 +500,18 @@ async fn every_brand_route_answers_each_kind_of_caller_as_the_matrix_says() {
             ("a key scoped to another brand", &scoped),
         ] {
             assert_eq!(
-                send(&app, row, &path, credential).await,
+                send(&app, row, &fixture, &path, credential).await,
                 404,
                 "{label}: {who}"
             );
         }
         for bad in fixture.malformed_paths(row) {
             app.take_ops();
-            assert_eq!(send(&app, row, &bad, &t.key).await, 404, "{label}: {bad}");
+            assert_eq!(
+                send(&app, row, &fixture, &bad, &t.key).await,
+                404,
+                "{label}: {bad}"
+            );
             let (ops, writes) = app.take_ops();
             assert!(
                 !ops.iter().any(|o| o.contains("Scan")) && ops.len() <= 2 && writes == 0,
@@ -494,7 +521,7 @@ async fn every_brand_route_answers_each_kind_of_caller_as_the_matrix_says() {
         // Nothing the refused callers sent changed anything: the owner's request still
         // does exactly what it should on the same objects.
         assert_eq!(
-            send(&app, row, &path, &agent).await,
+            send(&app, row, &fixture, &path, &agent).await,
             row.agent,
             "{label}: agent"
         );
@@ -504,7 +531,7 @@ async fn every_brand_route_answers_each_kind_of_caller_as_the_matrix_says() {
             fixture
         };
         assert_eq!(
-            send(&app, row, &fixture.path(row), &t.key).await,
+            send(&app, row, &fixture, &fixture.path(row), &t.key).await,
             row.owner,
             "{label}: owner"
         );
@@ -546,7 +573,7 @@ async fn a_deleted_brands_tickets_customers_and_files_are_gone() {
     }
     for row in ROUTES.iter().filter(|r| r.method != "GET") {
         assert_eq!(
-            send(&app, row, &fixture.path(row), &t.key).await,
+            send(&app, row, &fixture, &fixture.path(row), &t.key).await,
             404,
             "{} {} after delete",
             row.method,
@@ -781,17 +808,21 @@ async fn every_portal_route_answers_each_kind_of_caller_as_the_matrix_says() {
             ("the owner's session", session.as_str()),
         ] {
             assert_eq!(
-                send(&app, row, &path, credential).await,
+                send(&app, row, &fixture, &path, credential).await,
                 401,
                 "{label}: {who}"
             );
         }
         for (who, credential) in &others {
-            let status = send(&app, row, &path, credential).await;
+            let status = send(&app, row, &fixture, &path, credential).await;
             assert_eq!(status, row.agent, "{label}: {who}");
         }
         for bad in fixture.malformed_paths(row) {
-            assert_eq!(send(&app, row, &bad, &token).await, 404, "{label}: {bad}");
+            assert_eq!(
+                send(&app, row, &fixture, &bad, &token).await,
+                404,
+                "{label}: {bad}"
+            );
         }
         // Nothing the others sent touched this customer's ticket.
         let ticket = &fixture.ids[0].1;
@@ -803,14 +834,14 @@ async fn every_portal_route_answers_each_kind_of_caller_as_the_matrix_says() {
         let list = app.get("/v1/portal/tickets", &others[0].1).await;
         assert!(!list.body.to_string().contains(ticket.as_str()), "{label}");
         assert_eq!(
-            send(&app, row, &path, &token).await,
+            send(&app, row, &fixture, &path, &token).await,
             row.owner,
             "{label}: owner"
         );
         // The same token, expired.
         app.clock.advance(3600);
         assert_eq!(
-            send(&app, row, &path, &token).await,
+            send(&app, row, &fixture, &path, &token).await,
             401,
             "{label}: expired"
         );

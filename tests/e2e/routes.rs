@@ -53,6 +53,8 @@ impl TestApp {
             "tickets-get" => Box::pin(dispatch(req, &self.endpoint("tickets-get"), |r| dispatch_tickets::get(&self.ctx, r))).await,
             "tickets-update" => Box::pin(dispatch(req, &self.endpoint("tickets-update"), |r| dispatch_tickets::update(&self.ctx, r))).await,
             "tickets-delete" => Box::pin(dispatch(req, &self.endpoint("tickets-delete"), |r| dispatch_tickets::delete(&self.ctx, r))).await,
+            "tickets-merge" => Box::pin(dispatch(req, &self.endpoint("tickets-merge"), |r| dispatch_tickets::merge(&self.ctx, r))).await,
+            "tickets-bulk" => Box::pin(dispatch(req, &self.endpoint("tickets-bulk"), |r| dispatch_tickets::bulk(&self.ctx, r))).await,
             "tickets-spam" => Box::pin(dispatch(req, &self.endpoint("tickets-spam"), |r| dispatch_tickets::spam(&self.ctx, r))).await,
             "comments-list" => Box::pin(dispatch(req, &self.endpoint("comments-list"), |r| dispatch_tickets::list_comments(&self.ctx, r))).await,
             "comments-create" => Box::pin(dispatch(req, &self.endpoint("comments-create"), |r| dispatch_tickets::create_comment(&self.ctx, r))).await,

@@ -805,3 +805,249 @@ async fn tickets_keep_creator_links_and_source_and_spam_leaves_the_list() {
         400
     );
 }
+
+/// A merge closes the sources onto the target in one transaction, with notes both ways;
+/// merged tickets cannot be merged again; bad sources change nothing.
+#[tokio::test]
+async fn a_merge_closes_the_sources_onto_the_target_all_or_nothing() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Test).await;
+    let path = tickets(t.brand_id.as_str());
+    let new = |title: &'static str| {
+        let app = &app;
+        let path = path.clone();
+        let key = t.key.clone();
+        async move {
+            let res = app.post(&path, &key, json!({"title": title})).await;
+            assert_eq!(res.status, 201, "{}", res.body);
+            res.body
+        }
+    };
+    let target = new("Target").await;
+    let a = new("A").await;
+    let b = new("B").await;
+    let deleted = new("Gone").await;
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    app.delete(&format!("{path}/{}", id(&deleted)), &t.key)
+        .await;
+    let merge = format!("{path}/{}/merge", id(&target));
+
+    for (bad, field) in [
+        (json!({"sourceTicketIds": []}), "sourceTicketIds"),
+        (
+            json!({"sourceTicketIds": [id(&target)]}),
+            "sourceTicketIds[0]",
+        ),
+        (
+            json!({"sourceTicketIds": [id(&a), id(&a)]}),
+            "sourceTicketIds[1]",
+        ),
+        (
+            json!({"sourceTicketIds": [id(&a), id(&deleted)]}),
+            "sourceTicketIds[1]",
+        ),
+        (
+            json!({"sourceTicketIds": [id(&a), "tkt_nope"]}),
+            "sourceTicketIds[1]",
+        ),
+        (json!({}), "sourceTicketIds"),
+    ] {
+        let res = app.post(&merge, &t.key, bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+        assert_eq!(res.error_fields(), [field], "{bad}");
+    }
+    // Nothing moved.
+    assert_eq!(
+        app.get(&format!("{path}/{}", id(&a)), &t.key).await.body["status"],
+        "open"
+    );
+
+    app.take_ops();
+    let merged = app
+        .post(&merge, &t.key, json!({"sourceTicketIds": [id(&a), id(&b)]}))
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    assert_eq!(
+        (&merged.body["id"], &merged.body["commentCount"]),
+        (&target["id"], &json!(2))
+    );
+    // The credential, the target, one batch read of all of them, one transaction.
+    let (ops, writes) = app.take_ops();
+    assert_eq!(writes, 1, "{ops:?}");
+    for source in [&a, &b] {
+        let now = app
+            .get(&format!("{path}/{}", id(source)), &t.key)
+            .await
+            .body;
+        assert_eq!(
+            (&now["status"], &now["mergedIntoId"], &now["commentCount"]),
+            (&json!("closed"), &target["id"], &json!(1))
+        );
+        let notes = app
+            .get(&format!("{path}/{}/comments", id(source)), &t.key)
+            .await
+            .body;
+        assert_eq!(notes[0]["authorType"], "SYSTEM");
+        assert_eq!(notes[0]["isInternal"], true);
+        assert!(
+            notes[0]["body"]
+                .as_str()
+                .unwrap()
+                .contains(target["displayNumber"].as_str().unwrap())
+        );
+    }
+    let on_target = app
+        .get(&format!("{path}/{}/comments", id(&target)), &t.key)
+        .await
+        .body;
+    assert_eq!(on_target.as_array().unwrap().len(), 2, "{on_target}");
+    assert_eq!(
+        app.get(&format!("{path}/{}", id(&target)), &t.key)
+            .await
+            .body["mergedIntoId"],
+        Value::Null
+    );
+
+    // Merged tickets are done: neither a source nor a target again.
+    let c = new("C").await;
+    let again = app
+        .post(&merge, &t.key, json!({"sourceTicketIds": [id(&a)]}))
+        .await;
+    assert_eq!(
+        (again.status, again.body["code"].clone()),
+        (409, json!("ticket_merged"))
+    );
+    let onto_merged = app
+        .post(
+            &format!("{path}/{}/merge", id(&a)),
+            &t.key,
+            json!({"sourceTicketIds": [id(&c)]}),
+        )
+        .await;
+    assert_eq!(
+        (onto_merged.status, onto_merged.body["code"].clone()),
+        (409, json!("ticket_merged"))
+    );
+    assert_eq!(
+        app.get(&format!("{path}/{}", id(&c)), &t.key).await.body["status"],
+        "open"
+    );
+}
+
+/// Bulk actions change each live ticket named, skip the rest, and refuse options that
+/// belong to another action.
+#[tokio::test]
+async fn bulk_actions_change_each_live_ticket_and_count_them() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let path = tickets(t.brand_id.as_str());
+    let bulk = format!("{path}/bulk");
+    let mut ids = Vec::new();
+    for title in ["One", "Two", "Three"] {
+        let res = app.post(&path, &t.key, json!({"title": title})).await;
+        ids.push(res.body["id"].as_str().unwrap().to_string());
+    }
+    let gone = app.post(&path, &t.key, json!({"title": "Gone"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.delete(&format!("{path}/{gone}"), &t.key).await;
+    let owner = app.sign_in_with_bearer(&t.owner_email).await;
+    let me = app.get("/v1/auth/session", &owner).await.body["member"]["id"].clone();
+    let get = |id: &str| {
+        let app = &app;
+        let url = format!("{path}/{id}");
+        let key = t.key.clone();
+        async move { app.get(&url, &key).await.body }
+    };
+
+    let run = |body: Value| {
+        let app = &app;
+        let bulk = bulk.clone();
+        let key = t.key.clone();
+        async move { app.post(&bulk, &key, body).await }
+    };
+    let resolved = run(json!({"action": "resolve", "ticketIds": [ids[0], ids[1], gone, "tkt_01jd0000000000000000000000"]})).await;
+    assert_eq!(resolved.status, 200, "{}", resolved.body);
+    assert_eq!(resolved.body, json!({"success": true, "count": 2}));
+    assert_eq!(get(&ids[1]).await["status"], "resolved");
+    assert_eq!(get(&ids[2]).await["status"], "open");
+
+    let assigned = run(json!({"action": "assign", "ticketIds": ids, "assigneeId": me})).await;
+    assert_eq!(assigned.body["count"], 3, "{}", assigned.body);
+    assert_eq!(get(&ids[2]).await["assigneeId"], me);
+    let unassigned =
+        run(json!({"action": "assign", "ticketIds": [ids[2]], "assigneeId": null})).await;
+    assert_eq!(unassigned.body["count"], 1);
+    assert_eq!(get(&ids[2]).await["assigneeId"], Value::Null);
+    let tagged =
+        run(json!({"action": "setTags", "ticketIds": [ids[0]], "tags": ["vip", "vip", "refund"]}))
+            .await;
+    assert_eq!(tagged.body["count"], 1);
+    assert_eq!(get(&ids[0]).await["tags"], json!(["vip", "refund"]));
+    let none =
+        run(json!({"action": "setCategory", "ticketIds": [ids[0]], "categoryId": null})).await;
+    assert_eq!(none.body, json!({"success": true, "count": 0}));
+    let spam = run(json!({"action": "spam", "ticketIds": [ids[0]]})).await;
+    assert_eq!(spam.body["count"], 1);
+    assert_eq!(get(&ids[0]).await["isSpam"], true);
+    let closed = run(json!({"action": "close", "ticketIds": [ids[1]]})).await;
+    assert_eq!(closed.body["count"], 1);
+    let deleted =
+        run(json!({"action": "delete", "ticketIds": [ids[1], ids[1].clone() + ""]})).await;
+    assert_eq!(deleted.status, 400, "duplicates: {}", deleted.body);
+    let deleted = run(json!({"action": "delete", "ticketIds": [ids[1]]})).await;
+    assert_eq!(deleted.body["count"], 1);
+    assert_eq!(
+        app.get(&format!("{path}/{}", ids[1]), &t.key).await.status,
+        404
+    );
+
+    let hundred_one: Vec<String> = (0..101).map(|i| format!("tkt_01jd{i:022}")).collect();
+    for (bad, field) in [
+        (
+            json!({"action": "archive", "ticketIds": [ids[2]]}),
+            "action",
+        ),
+        (json!({"action": "spam", "ticketIds": []}), "ticketIds"),
+        (
+            json!({"action": "spam", "ticketIds": hundred_one}),
+            "ticketIds",
+        ),
+        (
+            json!({"action": "spam", "ticketIds": ["nope"]}),
+            "ticketIds[0]",
+        ),
+        (
+            json!({"action": "spam", "ticketIds": [ids[2]], "tags": ["x"]}),
+            "tags",
+        ),
+        (
+            json!({"action": "assign", "ticketIds": [ids[2]]}),
+            "assigneeId",
+        ),
+        (
+            json!({"action": "assign", "ticketIds": [ids[2]], "assigneeId": "mem_01jd0000000000000000000000"}),
+            "assigneeId",
+        ),
+        (
+            json!({"action": "setCategory", "ticketIds": [ids[2]], "categoryId": "cat_x"}),
+            "categoryId",
+        ),
+        (json!({"action": "setTags", "ticketIds": [ids[2]]}), "tags"),
+    ] {
+        let res = run(bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+        assert!(
+            res.error_fields().contains(&field.to_string()),
+            "{bad}: {}",
+            res.body
+        );
+    }
+    // None of them touched the ticket.
+    let untouched = get(&ids[2]).await;
+    assert_eq!(
+        (&untouched["status"], &untouched["isSpam"]),
+        (&json!("open"), &json!(false))
+    );
+}

@@ -7,9 +7,11 @@
 //! - `DELETE /v1/brands/{brandId}/tickets/{ticketId}` → [`delete`] (soft delete)
 //! - `GET` / `POST /v1/brands/{brandId}/tickets/{ticketId}/comments` → [`list_comments`] / [`create_comment`]; `GET` / `PATCH` / `DELETE …/comments/{commentId}` → [`get_comment`] / [`update_comment`] / [`delete_comment`]
 
+mod bulk;
 mod comments;
 mod view;
 
+pub use bulk::{bulk, merge};
 pub use comments::{create_comment, delete_comment, get_comment, list_comments, update_comment};
 
 use comments::{LinkInput, parse_links};
@@ -89,7 +91,7 @@ struct CreateInput {
 }
 
 /// The `mem_…` id of an active member of the caller's organization, or a field error.
-async fn active_member<S: MemberStore>(
+pub(crate) async fn active_member<S: MemberStore>(
     ctx: &Context<S>,
     principal: &Principal,
     raw: &str,

@@ -43,6 +43,7 @@ pub struct TicketView {
     comment_count: u64,
     attachment_count: u64,
     is_spam: bool,
+    merged_into_id: Option<String>,
     created_at: String,
     updated_at: String,
     /// When it was deleted (soft delete), `null` while it is live.
@@ -83,6 +84,7 @@ impl TicketView {
             comment_count: t.comment_count,
             attachment_count: t.attachment_count,
             is_spam: t.is_spam,
+            merged_into_id: t.merged_into_id.as_ref().map(ToString::to_string),
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
             deleted_at: t.deleted_at.map(|d| d.to_rfc3339()),

@@ -224,6 +224,8 @@ pub struct Ticket {
     /// email channel.
     pub notify_customer: bool,
     pub is_spam: bool,
+    /// The ticket this one was merged into (it is closed).
+    pub merged_into_id: Option<TicketId>,
     pub comment_count: u64,
     pub attachment_count: u64,
     pub created_at: Timestamp,

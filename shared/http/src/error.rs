@@ -74,6 +74,7 @@ error_codes! {
     SessionRequired = "session_required",
     SignatureExpired = "signature_expired",
     SlugTaken = "slug_taken",
+    TicketMerged = "ticket_merged",
     TooManyToSort = "too_many_to_sort",
     UnsupportedMediaType = "unsupported_media_type",
     UploadMismatch = "upload_mismatch",

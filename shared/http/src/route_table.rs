@@ -226,6 +226,16 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "tickets-merge",
+        route: "POST /v1/brands/{brandId}/tickets/{ticketId}/merge",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "tickets-bulk",
+        route: "POST /v1/brands/{brandId}/tickets/bulk",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "tickets-spam",
         route: "POST /v1/brands/{brandId}/tickets/{ticketId}/spam",
         query: Query::Only(&[]),

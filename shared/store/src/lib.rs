@@ -338,6 +338,16 @@ pub struct CustomerTicketQuery {
     pub newest_first: bool,
 }
 
+/// A merge: the target, the sources, and per source the note it gets and the note the
+/// target gets (in the order of `sources`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergePlan {
+    pub target: TicketId,
+    pub sources: Vec<TicketId>,
+    pub notes: Vec<(Comment, Comment)>,
+    pub at: Timestamp,
+}
+
 /// What a customer list is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CustomerSort {
@@ -392,6 +402,25 @@ pub trait TicketStore: Send + Sync {
         query: &CustomerTicketQuery,
         max: usize,
     ) -> impl Future<Output = StoreResult<Option<Vec<Ticket>>>> + Send;
+    /// The live tickets among `ids` (one BatchGetItem per 100; unknown and deleted ones
+    /// are left out), in no particular order.
+    fn tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ids: &[TicketId],
+    ) -> impl Future<Output = StoreResult<Vec<Ticket>>> + Send;
+    /// Merges the plan's sources into its target in one transaction: each source is
+    /// closed, gets `mergedIntoId` and its note; the target gets one note per source. Every
+    /// ticket must still be live and unmerged (`NotFound` otherwise: nothing is written).
+    fn merge_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        plan: &MergePlan,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// `None` for unknown and soft-deleted tickets, and for every ticket of a deleted brand.
     fn ticket(
         &self,

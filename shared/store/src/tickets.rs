@@ -4,7 +4,8 @@ use crate::attachments::attachment_item;
 use crate::item::{Item, Reader, list, n, s, ts};
 use crate::ops::PageOptions;
 use crate::{
-    CommentStore, CustomerTicketQuery, DynamoStore, Page, StoreError, TicketStore, keys, tx,
+    CommentStore, CustomerTicketQuery, DynamoStore, MergePlan, Page, StoreError, TicketStore, keys,
+    tx,
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update,
@@ -117,6 +118,9 @@ fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
         AttributeValue::Bool(t.notify_customer),
     );
     item.insert("isSpam".into(), AttributeValue::Bool(t.is_spam));
+    if let Some(target) = &t.merged_into_id {
+        item.insert("mergedIntoId".into(), s(target.as_str()));
+    }
     item
 }
 
@@ -173,6 +177,10 @@ pub(crate) fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         },
         notify_customer: flag(item, "notifyCustomer")?,
         is_spam: flag(item, "isSpam")?,
+        merged_into_id: r
+            .opt_string("mergedIntoId")?
+            .map(|m| TicketId::parse(&m).ok_or_else(|| corrupt("mergedIntoId")))
+            .transpose()?,
         comment_count: r.u64("commentCount")?,
         attachment_count: r.u64("attachmentCount")?,
         created_at: r.timestamp("createdAt")?,
@@ -331,6 +339,90 @@ impl TicketStore for DynamoStore {
         Ok(Some(
             items.iter().map(ticket_from).collect::<Result<_, _>>()?,
         ))
+    }
+
+    async fn tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ids: &[TicketId],
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let partition = keys::brand_partition(org, mode, brand);
+        let wanted: Vec<(String, String)> = ids
+            .iter()
+            .map(|id| (partition.clone(), keys::ticket_sk(id)))
+            .collect();
+        let mut out = Vec::new();
+        for item in self.batch_get(&wanted).await? {
+            let ticket = ticket_from(&item)?;
+            if ticket.deleted_at.is_none() {
+                out.push(ticket);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn merge_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        plan: &MergePlan,
+    ) -> Result<(), StoreError> {
+        let (target, sources, notes, now) = (&plan.target, &plan.sources, &plan.notes, plan.at);
+        let partition = keys::brand_partition(org, mode, brand);
+        let live_unmerged = "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND attribute_not_exists(mergedIntoId)";
+        let mut writes = Vec::with_capacity(1 + sources.len() * 3);
+        let target_update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(partition.clone()))
+            .key(keys::SK, s(keys::ticket_sk(target)))
+            .update_expression("SET commentCount = commentCount + :n, updatedAt = :now")
+            .condition_expression(live_unmerged)
+            .expression_attribute_values(":n", n(sources.len()))
+            .expression_attribute_values(":now", ts(now));
+        writes.push(
+            TransactWriteItem::builder()
+                .update(tx::build(target_update.build())?)
+                .build(),
+        );
+        for (source, (on_source, on_target)) in sources.iter().zip(notes) {
+            let close = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(partition.clone()))
+                .key(keys::SK, s(keys::ticket_sk(source)))
+                .update_expression(
+                    "SET #status = :closed, mergedIntoId = :target, \
+                     commentCount = commentCount + :one, updatedAt = :now",
+                )
+                .condition_expression(live_unmerged)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":closed", s(Status::Closed.as_str()))
+                .expression_attribute_values(":target", s(target.as_str()))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", ts(now));
+            writes.push(
+                TransactWriteItem::builder()
+                    .update(tx::build(close.build())?)
+                    .build(),
+            );
+            writes.push(tx::put_new(
+                &self.table,
+                comment_item(org, mode, brand, on_source),
+            )?);
+            writes.push(tx::put_new(
+                &self.table,
+                comment_item(org, mode, brand, on_target),
+            )?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| tx::classify(e, &[], ""))?;
+        Ok(())
     }
 
     async fn ticket(

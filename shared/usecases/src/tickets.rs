@@ -152,6 +152,7 @@ where
             source_data: new.source_data.clone(),
             notify_customer: new.notify_customer,
             is_spam: false,
+            merged_into_id: None,
             comment_count: 0,
             attachment_count: new.attachments.len() as u64,
             created_at: now,

@@ -78,6 +78,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "the key of a ticket field defined on the brand",
     ),
     ("TICKET_ID", "a ticket of the brand"),
+    (
+        "SECOND_TICKET_ID",
+        "another ticket of the brand (a merge's source)",
+    ),
     ("COMMENT_ID", "a comment on that ticket"),
     (
         "ATTACHMENT_ID",
@@ -315,6 +319,21 @@ pub async fn fill(stack: &impl Stack, event: &str) -> Result<String, String> {
             values.push(("COMMENT_ID", text(&comment, "id")?));
         }
         values.push(("TICKET_ID", ticket_id));
+    }
+    if needs("SECOND_TICKET_ID") {
+        let ticket = ok(
+            "second ticket",
+            stack
+                .call(
+                    "POST",
+                    &format!("{brand}/tickets"),
+                    key,
+                    Some(json!({"title": "Prepared, too"})),
+                )
+                .await,
+            201,
+        )?;
+        values.push(("SECOND_TICKET_ID", text(&ticket, "id")?));
     }
     if needs("INTAKE_TOKEN") {
         let intake = ok(
