@@ -74,7 +74,8 @@ stop_group() {
 # template sets, plus the emulator endpoint and dummy credentials. The secrets' ARNs are
 # appended by local_resources.py once it has created them in the emulator.
 # DISPATCH_AWS_ATTEMPT_TIMEOUT_SECS relaxes the SDK's attempt timeout for the emulator only
-# (it queues requests and ignores DynamoDB's client request tokens; shared/aws explains);
+# (it queues requests and ignores DynamoDB's client request tokens; shared/aws explains), and with
+# it the request deadline (four such attempts instead of 8 s);
 # the deployed functions keep their 2-second attempts, and so do the fault tests.
 write_env() {
   local port="$1" mail_port="$2" file="$3"

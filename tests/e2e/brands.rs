@@ -60,7 +60,51 @@ async fn brand_lifecycle_create_get_list_update_delete() {
 
     let preview = app.delete(&format!("/v1/brands/{id}"), &tenant.key).await;
     assert_eq!(preview.status, 200);
-    assert_eq!(preview.body["ticketCount"], 0);
+    assert_eq!(
+        preview.body,
+        json!({"ticketCount": 0, "webhookCount": 0, "categoryCount": 0, "tagCount": 0})
+    );
+    // What it holds, counted: two categories (one deleted again) and a webhook.
+    for name in ["One", "Two"] {
+        let c = app
+            .post(
+                &format!("/v1/brands/{id}/categories"),
+                &tenant.key,
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.body);
+        if name == "Two" {
+            let gone = app
+                .delete(
+                    &format!(
+                        "/v1/brands/{id}/categories/{}",
+                        c.body["id"].as_str().unwrap()
+                    ),
+                    &tenant.key,
+                )
+                .await;
+            assert_eq!(gone.status, 204);
+        }
+    }
+    let hook = app
+        .post(
+            &format!("/v1/brands/{id}/webhooks"),
+            &tenant.key,
+            json!({"url": "https://203.0.113.8/hook", "events": ["ticket.created"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let preview = app.delete(&format!("/v1/brands/{id}"), &tenant.key).await;
+    assert_eq!(
+        (
+            preview.body["categoryCount"].clone(),
+            preview.body["webhookCount"].clone()
+        ),
+        (json!(1), json!(1)),
+        "{}",
+        preview.body
+    );
     assert_eq!(
         app.get(&format!("/v1/brands/{id}"), &tenant.key)
             .await

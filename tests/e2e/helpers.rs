@@ -324,6 +324,8 @@ pub struct TestApp {
     pub raw: Client,
     pub table: String,
     routes: Vec<Route>,
+    /// The fault tests' apps run with the deployed timeouts and request deadline.
+    deployed_timeouts: bool,
 }
 
 impl TestApp {
@@ -333,8 +335,12 @@ impl TestApp {
 
     /// What `function`'s binary serves, as its `main` builds it at init.
     pub(crate) fn endpoint(&self, function: &str) -> dispatch_http::Endpoint {
-        dispatch_http::Endpoint::new(function, &self.ctx.auth)
-            .unwrap_or_else(|e| panic!("{function}: {e}"))
+        let mut endpoint = dispatch_http::Endpoint::new(function, &self.ctx.auth)
+            .unwrap_or_else(|e| panic!("{function}: {e}"));
+        if self.deployed_timeouts {
+            endpoint.deadline = dispatch_http::REQUEST_DEADLINE;
+        }
+        endpoint
     }
 
     /// A test app whose functions reach AWS through `endpoints` (the fault tests); the
@@ -468,6 +474,7 @@ impl TestApp {
             raw: Client::new(&sdk),
             table,
             routes: router_routes(),
+            deployed_timeouts: endpoints.deployed_timeouts,
         }
     }
 

@@ -9,6 +9,7 @@ mod api_keys;
 mod attachments;
 mod auth;
 mod brands;
+mod categories;
 mod comments;
 mod consistency;
 mod customers;

@@ -10,6 +10,7 @@
 //! A brand outside the credential's organization, mode or brand scope is 404: the caller
 //! cannot tell it from one that does not exist.
 
+pub mod categories;
 pub mod fields;
 mod view;
 
@@ -418,7 +419,13 @@ pub async fn delete<S: CredentialStore + SessionStore + BrandStore>(
             }
             Err(e) => Err(e.into()),
         },
-        Some("false") | None => json(StatusCode::OK, &DeletePreview::of(&brand)),
+        Some("false") | None => {
+            let contents = ctx
+                .store
+                .brand_contents(&principal.org_id, principal.mode, &brand.id)
+                .await?;
+            json(StatusCode::OK, &DeletePreview::of(&brand, contents))
+        }
         Some(_) => Err(ApiError::validation("confirm", "must be true or false")),
     }
 }

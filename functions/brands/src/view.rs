@@ -1,6 +1,7 @@
 //! Wire shapes of brands.
 
 use dispatch_domain::brand::Brand;
+use dispatch_store::BrandContents;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -61,8 +62,8 @@ impl From<&Brand> for BrandView {
     }
 }
 
-/// What deleting a brand would remove. Counts of resources this deployment does not have
-/// yet (webhooks, categories, tags) are 0, kept for SDK compatibility.
+/// What deleting a brand would remove. Tags are not stored yet: `tagCount` is 0, kept for
+/// SDK compatibility.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletePreview {
@@ -73,11 +74,11 @@ pub struct DeletePreview {
 }
 
 impl DeletePreview {
-    pub fn of(brand: &Brand) -> DeletePreview {
+    pub fn of(brand: &Brand, contents: BrandContents) -> DeletePreview {
         DeletePreview {
             ticket_count: brand.ticket_count,
-            webhook_count: 0,
-            category_count: 0,
+            webhook_count: contents.webhooks,
+            category_count: contents.categories,
             tag_count: 0,
         }
     }

@@ -10,15 +10,16 @@
 //! It also deletes the S3 object of a pending upload whose record DynamoDB's TTL removed
 //! (never claimed by a ticket within a day), and detaches a deleted customer's tickets
 //! (`DELETE …/customers/{id}` removes the customer; its tickets keep their history but no
-//! longer name it, so its portal view ends).
+//! longer name it, so its portal view ends), and uncategorizes a deleted category's tickets.
 
 use dispatch_domain::Timestamp;
 use dispatch_domain::attachment;
 use dispatch_files::Files;
 use dispatch_store::stream::{
-    StreamEvent, committed_at_millis, expired_pending_upload, removed_brand, removed_customer,
+    StreamEvent, committed_at_millis, expired_pending_upload, removed_brand, removed_category,
+    removed_customer,
 };
-use dispatch_store::{BrandPurge, CustomerCleanup};
+use dispatch_store::{BrandPurge, CategoryCleanup, CustomerCleanup};
 use serde_json::{Value, json};
 
 /// The cleanup function's dependencies.
@@ -35,20 +36,31 @@ pub enum CleanupError {
     Files(#[from] dispatch_files::FilesError),
 }
 
-/// Handles one batch of stream records. Records other than brand and customer removals
-/// and expired uploads are ignored (the template's filter already drops them in AWS).
+/// Handles one batch of stream records. Records other than brand, customer and category
+/// removals and expired uploads are ignored (the template's filter already drops them in AWS).
 pub async fn on_stream<S, F>(
     deps: &Cleanup<S, F>,
     event: StreamEvent,
 ) -> Result<Value, CleanupError>
 where
-    S: BrandPurge + CustomerCleanup,
+    S: BrandPurge + CustomerCleanup + CategoryCleanup,
     F: Files,
 {
     let mut purged = Vec::new();
     let mut expired = Vec::new();
     let mut detached = Vec::new();
+    let mut uncategorized = Vec::new();
     for record in &event.records {
+        if let Some((org, mode, brand, category)) = removed_category(record) {
+            let at = Timestamp::from_unix(committed_at_millis(record) / 1000);
+            let tickets = deps
+                .store
+                .uncategorize_tickets(&org, mode, &brand, &category, at)
+                .await?;
+            tracing::info!(category = %category, tickets, "uncategorized a deleted category's tickets");
+            uncategorized.push(json!({"categoryId": category.as_str(), "tickets": tickets}));
+            continue;
+        }
         if let Some((org, mode, brand, customer)) = removed_customer(record) {
             // The delete's own time: a retried batch writes the same `updatedAt`.
             let at = Timestamp::from_unix(committed_at_millis(record) / 1000);
@@ -76,5 +88,10 @@ where
         tracing::info!(brand = %brand, items, files, "purged a deleted brand");
         purged.push(json!({"brandId": brand.as_str(), "items": items, "files": files}));
     }
-    Ok(json!({ "purged": purged, "expiredUploads": expired, "detached": detached }))
+    Ok(json!({
+        "purged": purged,
+        "expiredUploads": expired,
+        "detached": detached,
+        "uncategorized": uncategorized,
+    }))
 }

@@ -502,6 +502,7 @@ where
         metadata: Metadata::default(),
         tags: Vec::new(),
         assignee_id: None,
+        category_id: None,
         created_by: None,
         links: Vec::new(),
         source_id: None,

@@ -322,6 +322,7 @@ where
         metadata: Metadata::default(),
         tags: Vec::new(),
         assignee_id: None,
+        category_id: None,
         created_by: Some(claims.cus.to_string()),
         links: Vec::new(),
         source_id: None,

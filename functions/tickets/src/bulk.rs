@@ -4,22 +4,23 @@
 //! - `POST /v1/brands/{brandId}/tickets/bulk` → [`bulk`]
 
 use crate::view::TicketView;
-use crate::{active_member, live_ticket};
+use crate::{active_member, brand_category, live_ticket};
 use dispatch_auth::Principal;
 use dispatch_domain::brand::Metadata;
 use dispatch_domain::ticket::{AuthorType, Comment, Status, Ticket, parse_tags};
-use dispatch_domain::{BrandId, CommentId, FieldErrors, TicketId, Timestamp};
+use dispatch_domain::{BrandId, CategoryId, CommentId, FieldErrors, TicketId, Timestamp};
 use dispatch_http::{
     ApiError, Context, ErrorCode, Reply, authenticate, json, parse_json, reachable_brand,
 };
 use dispatch_store::{
-    BrandStore, CredentialStore, MemberStore, MergePlan, SessionStore, StoreError, TicketPatch,
-    TicketStore,
+    BrandStore, CategoryMove, CategoryStore, CredentialStore, MemberStore, MergePlan, SessionStore,
+    StoreError, TicketPatch, TicketStore,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json as json_value;
+use std::collections::HashMap;
 
 /// At most this many sources in one merge.
 const MAX_MERGE_SOURCES: usize = 20;
@@ -215,11 +216,10 @@ struct BulkInput {
 
 /// What a bulk action does to each ticket.
 enum Action {
-    Patch(TicketPatch),
+    Patch(Box<TicketPatch>),
     Delete,
-    /// `setCategory`: no categories exist yet, so only `null` is valid, and no ticket has
-    /// a category to clear.
-    Uncategorize,
+    /// `setCategory`: into this category, or none.
+    Categorize(Option<CategoryId>),
 }
 
 /// `POST …/tickets/bulk` `{action, ticketIds (1–100), assigneeId?, categoryId?, tags?}` →
@@ -227,7 +227,7 @@ enum Action {
 /// and deleted tickets are skipped, `count` is how many changed.
 pub async fn bulk<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + BrandStore + TicketStore + MemberStore,
+    S: CredentialStore + SessionStore + BrandStore + TicketStore + MemberStore + CategoryStore,
 {
     let principal = authenticate(ctx, &req).await?;
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
@@ -251,16 +251,16 @@ where
         }
     }
     let status = |s: Status| {
-        Some(Action::Patch(TicketPatch {
+        Some(Action::Patch(Box::new(TicketPatch {
             status: Some(s),
             ..TicketPatch::default()
-        }))
+        })))
     };
     let chosen = match action {
-        "spam" => Some(Action::Patch(TicketPatch {
+        "spam" => Some(Action::Patch(Box::new(TicketPatch {
             is_spam: Some(true),
             ..TicketPatch::default()
-        })),
+        }))),
         "resolve" => status(Status::Resolved),
         "close" => status(Status::Closed),
         "delete" => Some(Action::Delete),
@@ -269,25 +269,24 @@ where
                 errors.add("assigneeId", "is required for assign (null unassigns)");
                 None
             }
-            Some(None) => Some(Action::Patch(TicketPatch {
+            Some(None) => Some(Action::Patch(Box::new(TicketPatch {
                 assignee_id: Some(None),
                 ..TicketPatch::default()
-            })),
+            }))),
             Some(Some(raw)) => active_member(ctx, &principal, &raw, &mut errors)
                 .await?
                 .map(|m| {
-                    Action::Patch(TicketPatch {
+                    Action::Patch(Box::new(TicketPatch {
                         assignee_id: Some(Some(m)),
                         ..TicketPatch::default()
-                    })
+                    }))
                 }),
         },
         "setCategory" => match input.category_id {
-            Some(None) => Some(Action::Uncategorize),
-            Some(Some(_)) => {
-                errors.add("categoryId", "is not a category of this brand");
-                None
-            }
+            Some(None) => Some(Action::Categorize(None)),
+            Some(Some(raw)) => brand_category(ctx, &principal, &brand.id, &raw, &mut errors)
+                .await?
+                .map(|c| Action::Categorize(Some(c))),
             None => {
                 errors.add(
                     "categoryId",
@@ -298,10 +297,10 @@ where
         },
         "setTags" => match input.tags.as_deref() {
             Some(raw) => errors.check("tags", parse_tags(raw)).map(|tags| {
-                Action::Patch(TicketPatch {
+                Action::Patch(Box::new(TicketPatch {
                     tags: Some(tags),
                     ..TicketPatch::default()
-                })
+                }))
             }),
             None => {
                 errors.add("tags", "is required for setTags");
@@ -329,7 +328,9 @@ where
     )
 }
 
-/// Applies `action` to each ticket in turn; unknown and deleted ones are skipped.
+/// Applies `action` to each ticket in turn; unknown and deleted ones are skipped, and so
+/// is a ticket that changed category while this ran. Moves and deletes first read the
+/// tickets (one BatchGetItem): each write names the category it leaves.
 async fn apply<S: TicketStore>(
     ctx: &Context<S>,
     principal: &Principal,
@@ -338,6 +339,16 @@ async fn apply<S: TicketStore>(
     action: &Action,
 ) -> Result<usize, ApiError> {
     let (org, mode) = (&principal.org_id, principal.mode);
+    let categories: HashMap<TicketId, Option<CategoryId>> = match action {
+        Action::Patch(_) => HashMap::new(),
+        Action::Delete | Action::Categorize(_) => ctx
+            .store
+            .tickets(org, mode, brand, ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.category_id))
+            .collect(),
+    };
     let mut count = 0;
     for id in ids {
         let now = ctx.clock.now();
@@ -347,14 +358,35 @@ async fn apply<S: TicketStore>(
                 .update_ticket(org, mode, brand, id, patch, now)
                 .await
                 .map(|_| ()),
-            Action::Delete => ctx.store.delete_ticket(org, mode, brand, id, now).await,
-            // No ticket has a category to clear until categories exist: none changes.
-            Action::Uncategorize => continue,
+            Action::Delete => {
+                let Some(category) = categories.get(id) else {
+                    continue;
+                };
+                ctx.store
+                    .delete_ticket(org, mode, brand, id, category.as_ref(), now)
+                    .await
+            }
+            Action::Categorize(to) => {
+                let Some(from) = categories.get(id).filter(|from| *from != to) else {
+                    continue;
+                };
+                let patch = TicketPatch {
+                    category: Some(CategoryMove {
+                        from: from.clone(),
+                        to: to.clone(),
+                    }),
+                    ..TicketPatch::default()
+                };
+                ctx.store
+                    .update_ticket(org, mode, brand, id, &patch, now)
+                    .await
+                    .map(|_| ())
+            }
         };
         match result {
             Ok(()) => count += 1,
-            Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
+            Err(StoreError::NotFound | StoreError::Contended) => {}
+            Err(e) => return Err(crate::ticket_write_error(e)),
         }
     }
     Ok(count)

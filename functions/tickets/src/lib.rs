@@ -21,7 +21,9 @@ use dispatch_domain::customer::CustomerName;
 use dispatch_domain::ticket::{
     Priority, Status, Ticket, parse_body, parse_source, parse_source_id, parse_tags, parse_title,
 };
-use dispatch_domain::{BrandId, CustomerId, Email, FieldErrors, MemberId, TicketId, Timestamp};
+use dispatch_domain::{
+    BrandId, CategoryId, CustomerId, Email, FieldErrors, MemberId, TicketId, Timestamp,
+};
 use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, page_response};
 use dispatch_http::request::nullable;
@@ -30,8 +32,9 @@ use dispatch_http::{
     reachable_brand, ticket_path,
 };
 use dispatch_store::{
-    AttachmentStore, BrandStore, CredentialStore, CustomerStore, IdempotencyStore, MemberStatus,
-    MemberStore, SessionStore, StoreError, TicketFilter, TicketPatch, TicketStore,
+    AttachmentStore, BrandStore, CategoryMove, CategoryStore, CredentialStore, CustomerStore,
+    IdempotencyStore, MemberStatus, MemberStore, SessionStore, StoreError, TicketFilter,
+    TicketPatch, TicketStore,
 };
 use dispatch_usecases::tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
 use lambda_http::Request;
@@ -83,6 +86,7 @@ struct CreateInput {
     tags: Option<Vec<String>>,
     attachment_ids: Option<Vec<String>>,
     assignee_id: Option<String>,
+    category_id: Option<String>,
     created_by: Option<String>,
     links: Option<Vec<LinkInput>>,
     source_id: Option<String>,
@@ -117,6 +121,28 @@ pub(crate) async fn active_member<S: MemberStore>(
     }
 }
 
+/// The id of one of the brand's categories, or a field error (`categoryId`).
+pub(crate) async fn brand_category<S: CategoryStore>(
+    ctx: &Context<S>,
+    principal: &Principal,
+    brand: &BrandId,
+    raw: &str,
+    errors: &mut FieldErrors,
+) -> Result<Option<CategoryId>, ApiError> {
+    let found = match CategoryId::parse(raw) {
+        Some(id) => ctx
+            .store
+            .category(&principal.org_id, principal.mode, brand, &id)
+            .await?
+            .map(|c| c.id),
+        None => None,
+    };
+    if found.is_none() {
+        errors.add("categoryId", "is not a category of this brand");
+    }
+    Ok(found)
+}
+
 /// Who opened a ticket when the create does not say: the session's member, or the key.
 fn default_created_by(principal: &Principal) -> String {
     match &principal.actor {
@@ -135,6 +161,7 @@ where
         + TicketStore
         + AttachmentStore
         + MemberStore
+        + CategoryStore
         + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
@@ -153,7 +180,7 @@ async fn create_once<S>(
     req: &Request,
 ) -> Reply
 where
-    S: BrandStore + CustomerStore + TicketStore + AttachmentStore + MemberStore,
+    S: BrandStore + CustomerStore + TicketStore + AttachmentStore + MemberStore + CategoryStore,
 {
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
@@ -215,6 +242,12 @@ where
             .await?
             .map(Some),
     };
+    let category_id = match input.category_id.as_deref() {
+        None => Some(None),
+        Some(raw) => brand_category(ctx, principal, &brand.id, raw, &mut errors)
+            .await?
+            .map(Some),
+    };
     let created_by = match input.created_by.as_deref() {
         None => Some(default_created_by(principal)),
         Some(raw) => errors.check("createdBy", parse_line(raw, 100)),
@@ -251,6 +284,7 @@ where
         Some(metadata),
         Some(tags),
         Some(assignee_id),
+        Some(category_id),
         Some(created_by),
         Some(links),
         Some(source_id),
@@ -264,6 +298,7 @@ where
         metadata,
         tags,
         assignee_id,
+        category_id,
         created_by,
         links,
         source_id,
@@ -287,6 +322,7 @@ where
         metadata,
         tags,
         assignee_id,
+        category_id,
         created_by: Some(created_by),
         links,
         source_id,
@@ -346,16 +382,20 @@ struct UpdateInput {
     #[serde(default, deserialize_with = "nullable")]
     links: Option<Option<Vec<LinkInput>>>,
     is_spam: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    category_id: Option<Option<String>>,
 }
 
 /// `PATCH /v1/brands/{brandId}/tickets/{ticketId}`. An `assigneeId` must name an active
-/// member of the caller's organization.
+/// member of the caller's organization, a `categoryId` one of the brand's categories
+/// (`null` uncategorizes).
 pub async fn update<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + TicketStore + MemberStore,
+    S: CredentialStore + SessionStore + TicketStore + MemberStore + CategoryStore,
 {
     let principal = authenticate(ctx, &req).await?;
-    let (brand, id) = live_ticket(ctx, &principal, &req).await?;
+    let current = read_live_ticket(ctx, &principal, &req).await?;
+    let (brand, id) = (current.brand_id.clone(), current.id.clone());
     let input: UpdateInput = parse_json(&req)?;
     let mut errors = FieldErrors::new();
     let mut patch = TicketPatch {
@@ -388,7 +428,19 @@ where
             Some(raw) => errors.check("links", parse_links(raw.unwrap_or_default())),
         },
         is_spam: input.is_spam,
+        category: None,
     };
+    patch.category = match input.category_id {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(raw)) => brand_category(ctx, &principal, &brand, &raw, &mut errors)
+            .await?
+            .map(Some),
+    }
+    .map(|to| CategoryMove {
+        from: current.category_id.clone(),
+        to,
+    });
     patch.assignee_id = match input.assignee_id {
         None => None,
         // `null` unassigns.
@@ -413,8 +465,22 @@ where
         .await
     {
         Ok(ticket) => json(StatusCode::OK, &TicketView::new(&ticket, None)),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(ticket_write_error(e)),
+    }
+}
+
+/// A failed write to one ticket, as the caller sees it.
+pub(crate) fn ticket_write_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound,
+        StoreError::Conflict("category") => {
+            ApiError::validation("categoryId", "is not a category of this brand")
+        }
+        StoreError::Contended => ApiError::Conflict {
+            code: ErrorCode::ConcurrentUpdate,
+            message: "The ticket changed while this request ran. Read it again.".into(),
+        },
+        e => e.into(),
     }
 }
 
@@ -475,13 +541,13 @@ where
             principal.mode,
             &ticket.brand_id,
             &ticket.id,
+            ticket.category_id.as_ref(),
             now,
         )
         .await
     {
         Ok(()) => {}
-        Err(StoreError::NotFound) => return Err(ApiError::NotFound),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(ticket_write_error(e)),
     }
     if prefers_minimal(&req) {
         return no_content();
@@ -533,6 +599,12 @@ fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
                 true
             }
         },
+        category_id: query_param(req, "categoryId").and_then(|v| {
+            errors.check(
+                "categoryId",
+                CategoryId::parse(&v).ok_or_else(|| "must be a category id".to_string()),
+            )
+        }),
         is_spam: match query_param(req, "isSpam").as_deref() {
             None => None,
             Some("true") => Some(true),

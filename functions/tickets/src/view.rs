@@ -36,6 +36,7 @@ pub struct TicketView {
     metadata: Value,
     tags: Vec<String>,
     assignee_id: Option<String>,
+    category_id: Option<String>,
     created_by: Option<String>,
     links: Vec<crate::comments::LinkView>,
     source_id: Option<String>,
@@ -73,6 +74,7 @@ impl TicketView {
             metadata: t.metadata.to_value(),
             tags: t.tags.clone(),
             assignee_id: t.assignee_id.clone(),
+            category_id: t.category_id.as_ref().map(ToString::to_string),
             created_by: t.created_by.clone(),
             links: t
                 .links

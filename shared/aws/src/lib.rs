@@ -70,6 +70,27 @@ pub fn timeouts_from_env() -> Result<TimeoutConfig, String> {
     }
 }
 
+/// How long a request may take before it answers 503: every AWS call has its own
+/// timeouts, but a handler makes several in a row, and Lambda ends the function at 10 s
+/// (template.yaml) with a bare 503 from API Gateway, billed in full.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(8);
+
+/// [`REQUEST_DEADLINE`], or for the local stack four attempts of the length
+/// [`LOCAL_ATTEMPT_TIMEOUT_VAR`] names: the deadline is there to answer before Lambda's
+/// timeout, and the emulator's queue under a whole suite's load would otherwise turn into
+/// 503s that a deployed stack never sees (no Lambda timeout applies locally either).
+pub fn request_deadline_from_env() -> Result<Duration, String> {
+    let timeouts = timeouts_from_env()?;
+    Ok(match std::env::var(LOCAL_ATTEMPT_TIMEOUT_VAR) {
+        Err(_) => REQUEST_DEADLINE,
+        Ok(_) => timeouts
+            .operation_attempt_timeout()
+            .map_or(REQUEST_DEADLINE, |attempt| {
+                (attempt * 4).max(REQUEST_DEADLINE)
+            }),
+    })
+}
+
 /// The standard AWS environment (region, credentials, `AWS_ENDPOINT_URL` for the local
 /// emulator) with [`timeouts_from_env`] and [`retries`]. Panics (failing the function's
 /// init) when the local timeout variable is malformed.

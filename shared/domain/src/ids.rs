@@ -137,6 +137,10 @@ prefixed_id!(
     IntakeToken, "ft"
 );
 prefixed_id!(
+    /// A brand's ticket category.
+    CategoryId, "cat"
+);
+prefixed_id!(
     /// An outbound webhook of a brand.
     WebhookId, "wh"
 );

@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod brand;
+pub mod category;
 pub mod clock;
 pub mod customer;
 pub mod email;
@@ -20,8 +21,8 @@ pub mod webhook;
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
 pub use ids::{
-    AccountId, AttachmentId, BrandId, CommentId, CustomerId, DeliveryId, EventId, IntakeToken,
-    KeyId, MemberId, OrgId, SessionId, TicketId, WebhookId,
+    AccountId, AttachmentId, BrandId, CategoryId, CommentId, CustomerId, DeliveryId, EventId,
+    IntakeToken, KeyId, MemberId, OrgId, SessionId, TicketId, WebhookId,
 };
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

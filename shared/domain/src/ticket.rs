@@ -1,7 +1,7 @@
 //! Tickets and the rules for their fields.
 
 use crate::brand::{Metadata, parse_web_url};
-use crate::{BrandId, CommentId, CustomerId, Email, TicketId, Timestamp};
+use crate::{BrandId, CategoryId, CommentId, CustomerId, Email, TicketId, Timestamp};
 
 macro_rules! word_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }, $expected:literal) => {
@@ -213,6 +213,8 @@ pub struct Ticket {
     pub metadata: Metadata,
     pub tags: Vec<String>,
     pub assignee_id: Option<String>,
+    /// One of the brand's categories; the stream clears it when the category is deleted.
+    pub category_id: Option<CategoryId>,
     /// Who opened it: the session's `mem_…`, the key's `key_…`, the portal customer's
     /// `cus_…`, or what the create said (1–100 characters); `None` for intake and older
     /// tickets.

@@ -38,6 +38,8 @@ error_codes! {
     AttachmentTaken = "attachment_taken",
     AuthenticationRequired = "authentication_required",
     Busy = "busy",
+    CategoryExists = "category_exists",
+    CategoryLimitReached = "category_limit_reached",
     ConcurrentUpdate = "concurrent_update",
     Conflict = "conflict",
     CsrfFailed = "csrf_failed",

@@ -32,7 +32,7 @@ pub use error::{ApiError, ErrorCode};
 pub use request::{client_ip, parse_json, path_id, query_param, request_id};
 pub use response::{html, json, no_content};
 pub use route::{Endpoint, Route};
-pub use scope::{reachable_brand, ticket_path};
+pub use scope::{brand_path, reachable_brand, ticket_path};
 
 /// What a handler returns: a response, or an error that becomes the JSON error body.
 pub type Reply = Result<Response<Body>, ApiError>;
@@ -111,10 +111,9 @@ impl<S> Context<S> {
 /// Runs one request through a handler: errors become JSON, every response carries
 /// `X-Request-Id`, and one log line records the route, status and duration (never
 /// headers, bodies or query strings, which may carry secrets).
-/// How long a handler may take before the request answers 503: every AWS call has its
-/// own timeouts, but a handler makes several in a row, and Lambda ends the function at
-/// 10 s (template.yaml) with a bare 503 from API Gateway, billed in full.
-pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
+/// How long a handler may take before the request answers 503 (see
+/// [`dispatch_aws::REQUEST_DEADLINE`]); an [`Endpoint`] carries the one it runs with.
+pub use dispatch_aws::REQUEST_DEADLINE;
 
 pub async fn dispatch<F, Fut>(req: Request, endpoint: &Endpoint, handler: F) -> Response<Body>
 where
@@ -136,7 +135,7 @@ where
         // Work left behind by the deadline is whatever single AWS calls had completed:
         // each is atomic (writes that belong together are one transaction), and an
         // idempotency claim left pending expires after its short lease.
-        tokio::time::timeout(REQUEST_DEADLINE, handler(req))
+        tokio::time::timeout(endpoint.deadline, handler(req))
             .await
             .unwrap_or_else(|_| Err(ApiError::Unavailable("request deadline".into())))
     };

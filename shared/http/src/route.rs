@@ -80,6 +80,9 @@ impl Route {
 pub struct Endpoint {
     pub route: &'static Route,
     pub dashboard_origins: Vec<String>,
+    /// How long a request may run before it answers 503 (`dispatch_aws::REQUEST_DEADLINE`
+    /// in AWS; longer for the local emulator).
+    pub deadline: std::time::Duration,
 }
 
 impl Endpoint {
@@ -87,6 +90,7 @@ impl Endpoint {
         Ok(Endpoint {
             route: Route::named(function)?,
             dashboard_origins: auth.dashboard_origins.clone(),
+            deadline: dispatch_aws::request_deadline_from_env().map_err(ConfigError)?,
         })
     }
 }

@@ -64,6 +64,41 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "categories-list",
+        route: "GET /v1/brands/{brandId}/categories",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "categories-create",
+        route: "POST /v1/brands/{brandId}/categories",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "categories-stats",
+        route: "GET /v1/brands/{brandId}/categories/stats",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "categories-reorder",
+        route: "POST /v1/brands/{brandId}/categories/reorder",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "categories-get",
+        route: "GET /v1/brands/{brandId}/categories/{categoryId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "categories-update",
+        route: "PATCH /v1/brands/{brandId}/categories/{categoryId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "categories-delete",
+        route: "DELETE /v1/brands/{brandId}/categories/{categoryId}",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "fields-list-all",
         route: "GET /v1/brands/{brandId}/fields",
         query: Query::Only(&[]),
@@ -203,6 +238,7 @@ pub(crate) const ROUTES: &[Route] = &[
             "limit",
             "cursor",
             "isSpam",
+            "categoryId",
         ]),
     },
     Route {

@@ -29,10 +29,17 @@ pub async fn reachable_brand<S: BrandStore>(
 /// principal's brand scope reaches the brand; 404 otherwise. No I/O: the ticket's own read,
 /// keyed by the principal's tenant and mode, decides whether it exists.
 pub fn ticket_path(principal: &Principal, req: &Request) -> Result<(BrandId, TicketId), ApiError> {
-    let brand = path_id(req, "brandId", BrandId::parse)?;
+    let brand = brand_path(principal, req)?;
     let ticket = path_id(req, "ticketId", TicketId::parse)?;
+    Ok((brand, ticket))
+}
+
+/// The `brandId` of the path when the principal's brand scope reaches it; 404 otherwise.
+/// No I/O: for reads that fetch the brand with the item they want (one round trip).
+pub fn brand_path(principal: &Principal, req: &Request) -> Result<BrandId, ApiError> {
+    let brand = path_id(req, "brandId", BrandId::parse)?;
     if principal.can_access_brand(&brand) {
-        Ok((brand, ticket))
+        Ok(brand)
     } else {
         Err(ApiError::NotFound)
     }

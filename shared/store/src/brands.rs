@@ -275,6 +275,33 @@ fn origin_index_writes(
 }
 
 impl BrandStore for DynamoStore {
+    async fn brand_contents(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> Result<crate::BrandContents, StoreError> {
+        let partition = keys::brand_partition(org, mode, brand);
+        let wanted = [
+            (partition.clone(), keys::WEBHOOK_COUNT_SK.to_string()),
+            (partition, keys::CATEGORY_COUNT_SK.to_string()),
+        ];
+        let mut contents = crate::BrandContents::default();
+        for item in self.batch_get(&wanted).await? {
+            let count = crate::item::Reader(&item).u64("count")?;
+            match item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
+                Some(keys::WEBHOOK_COUNT_SK) => contents.webhooks = count,
+                Some(keys::CATEGORY_COUNT_SK) => contents.categories = count,
+                _ => {}
+            }
+        }
+        Ok(contents)
+    }
+
     async fn usage(&self, org: &OrgId, mode: Mode, month: &str) -> Result<Usage, StoreError> {
         let items = self
             .query(keys::tenant(org, mode), keys::BRAND_SK_PREFIX)

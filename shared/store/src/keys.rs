@@ -31,6 +31,9 @@
 //! | a brand's field count per entity | `ORG#{org}#{mode}#BRAND#{brand}` | `FIELDCOUNT#{entity}` |
 //! | customer name index | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMERNAME#{lower-cased name}#{customer}` |
 //! | rate-limit counter | `RATE#{bucket}#{window secs}#{window start}` | `RATE` |
+//! | ticket category | `ORG#{org}#{mode}#BRAND#{brand}` | `CATEGORY#{category}` |
+//! | category name claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CATEGORYNAME#{lower-cased name}` |
+//! | a brand's category count | `ORG#{org}#{mode}#BRAND#{brand}` | `CATEGORYCOUNT` |
 //! | webhook | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOK#{webhook}` |
 //! | a brand's webhook count | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKCOUNT` |
 //! | webhook delivery | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKDELIVERY#{webhook}#{delivery}` |
@@ -38,8 +41,8 @@
 use dispatch_auth::SecretHash;
 use dispatch_domain::field::Entity;
 use dispatch_domain::{
-    AttachmentId, BrandId, CommentId, CustomerId, DeliveryId, Email, IntakeToken, KeyId, MemberId,
-    Mode, OrgId, TicketId, WebhookId,
+    AttachmentId, BrandId, CategoryId, CommentId, CustomerId, DeliveryId, Email, IntakeToken,
+    KeyId, MemberId, Mode, OrgId, TicketId, WebhookId,
 };
 
 pub const PK: &str = "pk";
@@ -272,6 +275,19 @@ pub fn webhook_sk(webhook: &WebhookId) -> String {
 
 /// The brand's count of webhooks, which holds the cap.
 pub const WEBHOOK_COUNT_SK: &str = "WEBHOOKCOUNT";
+
+pub const CATEGORY_SK_PREFIX: &str = "CATEGORY#";
+
+pub fn category_sk(category: &CategoryId) -> String {
+    format!("{CATEGORY_SK_PREFIX}{category}")
+}
+
+/// Claims a (case-folded) category name within the brand.
+pub fn category_name_sk(folded_name: &str) -> String {
+    format!("CATEGORYNAME#{folded_name}")
+}
+
+pub const CATEGORY_COUNT_SK: &str = "CATEGORYCOUNT";
 
 /// A webhook's deliveries; their ids are time-sortable, so a descending Query is newest
 /// first.

@@ -9,6 +9,7 @@
 mod api_keys;
 mod attachments;
 mod brands;
+mod categories;
 pub mod counter;
 mod customers;
 mod fields;
@@ -36,14 +37,15 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use dispatch_auth::{ApiKeyGrant, Role, SecretHash, SessionGrant};
 use dispatch_domain::attachment::Attachment;
 use dispatch_domain::brand::Brand;
+use dispatch_domain::category::Category;
 use dispatch_domain::customer::Customer;
 use dispatch_domain::field::{Entity, FieldDefinition};
 use dispatch_domain::intake::IntakeEndpoint;
 use dispatch_domain::ticket::{Comment, Status, Ticket};
 use dispatch_domain::webhook::{Webhook, WebhookDelivery, WebhookEvent, WebhookUrl};
 use dispatch_domain::{
-    AttachmentId, BrandId, CommentId, CustomerId, Email, IntakeToken, KeyId, MemberId, Mode, OrgId,
-    TicketId, Timestamp, WebhookId,
+    AttachmentId, BrandId, CategoryId, CommentId, CustomerId, Email, IntakeToken, KeyId, MemberId,
+    Mode, OrgId, TicketId, Timestamp, WebhookId,
 };
 use std::future::Future;
 
@@ -52,7 +54,14 @@ pub use brands::{BrandPatch, ProfilePatch};
 pub use idempotency::{Claim, IDEMPOTENCY_LEASE_SECS, IDEMPOTENCY_TTL_SECS, StoredAnswer};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
-pub use tickets::{CommentPatch, TicketFilter, TicketPatch};
+pub use tickets::{CategoryMove, CommentPatch, TicketFilter, TicketPatch};
+
+/// What a brand holds besides tickets, by its counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrandContents {
+    pub webhooks: u64,
+    pub categories: u64,
+}
 
 /// Typed configuration, read once at init from the environment the template sets.
 #[derive(Debug, Clone)]
@@ -429,7 +438,10 @@ pub trait TicketStore: Send + Sync {
         brand: &BrandId,
         id: &TicketId,
     ) -> impl Future<Output = StoreResult<Option<Ticket>>> + Send;
-    /// `NotFound` for unknown and soft-deleted tickets.
+    /// `NotFound` for unknown and soft-deleted tickets. A patch that moves the ticket to
+    /// another category is one transaction with both categories' counts (`Conflict
+    /// ("category")` when the new one is gone, `Contended` when the ticket's category is no
+    /// longer `from`) and a consistent read of the result.
     fn update_ticket(
         &self,
         org: &OrgId,
@@ -439,12 +451,16 @@ pub trait TicketStore: Send + Sync {
         patch: &TicketPatch,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<Ticket>> + Send;
+    /// Soft-deletes a live ticket (`NotFound` otherwise). `category` is its category as
+    /// read: that category's `ticketCount` drops in the same transaction (`Contended` when
+    /// the ticket moved to another meanwhile).
     fn delete_ticket(
         &self,
         org: &OrgId,
         mode: Mode,
         brand: &BrandId,
         id: &TicketId,
+        category: Option<&CategoryId>,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_tickets(
@@ -820,6 +836,72 @@ pub trait FieldStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// A brand's ticket categories.
+pub trait CategoryStore: Send + Sync {
+    /// All of them (at most 100), in `sortOrder` then name.
+    fn categories(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<Vec<Category>>> + Send;
+    /// One category, while its brand exists.
+    fn category(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &CategoryId,
+    ) -> impl Future<Output = StoreResult<Option<Category>>> + Send;
+    /// `Conflict("category")` when the name is taken (ignoring case), `Conflict("limit")`
+    /// past the cap, `NotFound` when the brand is gone.
+    fn create_category(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        category: &Category,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Writes `after`'s own fields if the category is still as `before` was read
+    /// (`NotFound` otherwise); `Conflict("category")` when a new name is taken.
+    fn update_category(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        before: &Category,
+        after: &Category,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `NotFound` when it is already gone. Its tickets are uncategorized by the stream.
+    fn delete_category(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        category: &Category,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets each category's `sortOrder` to its position, all or none (each as read).
+    fn reorder_categories(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ordered: &[Category],
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What the stream does after a category is deleted.
+pub trait CategoryCleanup: Send + Sync {
+    /// Removes `categoryId` from every ticket still naming the category (`updatedAt` =
+    /// `now`); idempotent. Returns how many tickets it changed.
+    fn uncategorize_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        category: &CategoryId,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
+}
+
 /// What the stream does after a customer is deleted.
 pub trait CustomerCleanup: Send + Sync {
     /// Detaches every ticket still naming the customer (`customerId` and its index keys
@@ -933,6 +1015,14 @@ pub struct Usage {
 }
 
 pub trait BrandStore: Send + Sync {
+    /// How many webhooks and categories the brand holds (its caps' counters, one
+    /// BatchGetItem): what a delete would remove besides its tickets.
+    fn brand_contents(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<BrandContents>> + Send;
     /// Counts over the existing brands of `org` in `mode`, from their items (one Query):
     /// each ticket create's transaction moves its brand's counters.
     fn usage(

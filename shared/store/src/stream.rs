@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use dispatch_domain::attachment;
 use dispatch_domain::ticket::{Comment, Ticket};
-use dispatch_domain::{BrandId, CustomerId, Mode, OrgId};
+use dispatch_domain::{BrandId, CategoryId, CustomerId, Mode, OrgId};
 
 pub use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
 
@@ -135,6 +135,21 @@ pub fn removed_customer(record: &StreamRecord) -> Option<(OrgId, Mode, BrandId, 
     let (org, mode, brand) = brand_of(&old)?;
     let id = CustomerId::parse(text(&old, "id")?)?;
     (text(&old, keys::SK)? == keys::customer_sk(&id)).then_some((org, mode, brand, id))
+}
+
+/// The category a `REMOVE` record deleted (by the API's delete, or by a brand's purge):
+/// its tenant, mode and brand come from the partition it lived in.
+pub fn removed_category(record: &StreamRecord) -> Option<(OrgId, Mode, BrandId, CategoryId)> {
+    if operation(record) != Some(Operation::Remove) {
+        return None;
+    }
+    let old = old_item(record);
+    if kind(&old) != Some("category") {
+        return None;
+    }
+    let (org, mode, brand) = brand_of(&old)?;
+    let id = CategoryId::parse(text(&old, "id")?)?;
+    (text(&old, keys::SK)? == keys::category_sk(&id)).then_some((org, mode, brand, id))
 }
 
 /// The S3 key of a pending upload that expired unclaimed: removed by DynamoDB's TTL (a
@@ -302,6 +317,31 @@ mod tests {
         let other = OrgId::generate(2);
         assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, other.as_str(), b)).is_none());
         assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, o, "br_nope")).is_none());
+    }
+
+    #[test]
+    fn only_category_removals_with_consistent_keys_are_taken() {
+        let org = OrgId::generate(1);
+        let brand = BrandId::generate(1);
+        let id = CategoryId::generate(1);
+        let pk = crate::keys::brand_partition(&org, Mode::Live, &brand);
+        let category = |event: &str, kind: &str, sk: &str| {
+            let mut r = removal(
+                json!({"pk": {"S": pk}, "sk": {"S": sk}, "type": {"S": kind}, "id": {"S": id.as_str()}}),
+                false,
+            );
+            r.event_name = event.to_string();
+            r
+        };
+        let sk = crate::keys::category_sk(&id);
+        assert_eq!(
+            removed_category(&category("REMOVE", "category", &sk)),
+            Some((org.clone(), Mode::Live, brand.clone(), id.clone()))
+        );
+        assert!(removed_category(&category("MODIFY", "category", &sk)).is_none());
+        assert!(removed_category(&category("REMOVE", "categoryName", &sk)).is_none());
+        let other = crate::keys::category_sk(&CategoryId::generate(2));
+        assert!(removed_category(&category("REMOVE", "category", &other)).is_none());
     }
 
     #[test]

@@ -14,7 +14,8 @@ use dispatch_domain::attachment::{Attachment, AttachmentStatus};
 use dispatch_domain::brand::{Brand, Metadata};
 use dispatch_domain::ticket::{AuthorType, Comment, Link, Priority, Status, Ticket};
 use dispatch_domain::{
-    AttachmentId, BrandId, CommentId, CustomerId, Email, Mode, OrgId, TicketId, Timestamp,
+    AttachmentId, BrandId, CategoryId, CommentId, CustomerId, Email, Mode, OrgId, TicketId,
+    Timestamp,
 };
 use std::collections::HashMap;
 
@@ -33,6 +34,15 @@ pub struct TicketPatch {
     pub assignee_id: Option<Option<String>>,
     pub links: Option<Vec<Link>>,
     pub is_spam: Option<bool>,
+    /// Moves the ticket between categories (either side `None`: uncategorized).
+    pub category: Option<CategoryMove>,
+}
+
+/// A ticket's move from the category it was read in to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryMove {
+    pub from: Option<CategoryId>,
+    pub to: Option<CategoryId>,
 }
 
 /// List filters, all optional.
@@ -47,6 +57,7 @@ pub struct TicketFilter {
     pub newest_first: bool,
     /// `Some(true)`: only spam; `Some(false)` or `None`: spam left out (the default).
     pub is_spam: Option<bool>,
+    pub category_id: Option<CategoryId>,
 }
 
 fn json(m: &Metadata) -> AttributeValue {
@@ -100,6 +111,9 @@ fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
     }
     if let Some(a) = &t.assignee_id {
         item.insert("assigneeId".into(), s(a));
+    }
+    if let Some(c) = &t.category_id {
+        item.insert("categoryId".into(), s(c.as_str()));
     }
     if let Some(by) = &t.created_by {
         item.insert("createdBy".into(), s(by));
@@ -168,6 +182,10 @@ pub(crate) fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         metadata: metadata_field(&r, "metadata")?,
         tags: r.strings("tags")?,
         assignee_id: r.opt_string("assigneeId")?,
+        category_id: r
+            .opt_string("categoryId")?
+            .map(|c| CategoryId::parse(&c).ok_or_else(|| corrupt("categoryId")))
+            .transpose()?,
         created_by: r.opt_string("createdBy")?,
         links: links_from(item, "links")?,
         source_id: r.opt_string("sourceId")?,
@@ -263,6 +281,16 @@ impl TicketStore for DynamoStore {
                     .build(),
             );
         }
+        // Its category still exists, and counts it.
+        let category_at = request.get_transact_items().as_ref().map_or(0, Vec::len);
+        if let Some(category) = &ticket.category_id {
+            request = request.transact_items(tx::category_tickets(
+                &self.table,
+                keys::brand_partition(org, mode, &brand.id),
+                keys::category_sk(category),
+                1,
+            )?);
+        }
         // Pending uploads move under the ticket: their waiting records go in the same
         // transaction, and only while they are uploaded (a concurrent create that claimed
         // one first fails this one as a whole).
@@ -280,11 +308,13 @@ impl TicketStore for DynamoStore {
                     .build(),
             );
         }
-        request
-            .send()
-            .await
-            .map_err(|e| tx::classify(e, &[0], "number"))?;
-        Ok(())
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if ticket.category_id.is_some() && tx::failed_at(&e) == Some(category_at) => {
+                Err(StoreError::Conflict("category"))
+            }
+            Err(e) => Err(tx::classify(e, &[0], "number")),
+        }
     }
 
     async fn list_customer_tickets(
@@ -463,6 +493,8 @@ impl TicketStore for DynamoStore {
                 values.insert(format!(":{name}"), v);
             }
         };
+        // A move to the category it is already in is no move.
+        let moved = patch.category.as_ref().filter(|m| m.from != m.to);
         field("title", patch.title.as_deref().map(s));
         field("body", patch.body.clone().flatten().map(s));
         field("status", patch.status.map(|v| s(v.as_str())));
@@ -473,12 +505,20 @@ impl TicketStore for DynamoStore {
         field("assigneeId", patch.assignee_id.clone().flatten().map(s));
         field("links", patch.links.as_deref().map(links_attr));
         field("isSpam", patch.is_spam.map(AttributeValue::Bool));
+        field(
+            "categoryId",
+            moved.and_then(|m| m.to.as_ref()).map(|c| s(c.as_str())),
+        );
         // What is cleared goes: a later read sees it absent, as a new ticket without it.
-        let removes: Vec<&str> = [("body", &patch.body), ("assigneeId", &patch.assignee_id)]
+        let uncategorized = moved.is_some_and(|m| m.to.is_none());
+        let mut removes: Vec<&str> = [("body", &patch.body), ("assigneeId", &patch.assignee_id)]
             .into_iter()
             .filter(|(_, change)| matches!(change, Some(None)))
             .map(|(name, _)| name)
             .collect();
+        if uncategorized {
+            removes.push("categoryId");
+        }
         for name in &removes {
             names.insert(format!("#{name}"), (*name).to_string());
         }
@@ -488,26 +528,93 @@ impl TicketStore for DynamoStore {
             let list: Vec<String> = removes.iter().map(|n| format!("#{n}")).collect();
             format!(" REMOVE {}", list.join(", "))
         };
-        let result = self
-            .client
-            .update_item()
+        let partition = keys::brand_partition(org, mode, brand);
+        let live = "attribute_exists(pk) AND attribute_not_exists(deletedAt)";
+        let Some(moved) = moved else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(partition))
+                .key(keys::SK, s(keys::ticket_sk(id)))
+                .update_expression(format!("SET {}{remove}", sets.join(", ")))
+                .condition_expression(live)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .return_values(ReturnValue::AllNew)
+                .customize()
+                .config_override(crate::retry::answer_or_nothing())
+                .send()
+                .await;
+            return match result {
+                Ok(out) => ticket_from(&out.attributes.unwrap_or_default()),
+                Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
+                Err(e) => Err(StoreError::backend(e)),
+            };
+        };
+        // A move: the ticket (still in the category it was read in) and both counts in one
+        // transaction. The old category may be gone (deleted, its tickets not yet cleared
+        // by the stream): then only the new one counts.
+        let condition = match &moved.from {
+            Some(from) => {
+                names.insert("#categoryId".into(), "categoryId".into());
+                values.insert(":from".into(), s(from.as_str()));
+                format!("{live} AND #categoryId = :from")
+            }
+            None => {
+                names.insert("#categoryId".into(), "categoryId".into());
+                format!("{live} AND attribute_not_exists(#categoryId)")
+            }
+        };
+        let ticket = Update::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::PK, s(partition.clone()))
             .key(keys::SK, s(keys::ticket_sk(id)))
             .update_expression(format!("SET {}{remove}", sets.join(", ")))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .condition_expression(condition)
             .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllNew)
-            .customize()
-            .config_override(crate::retry::answer_or_nothing())
-            .send()
-            .await;
-        match result {
-            Ok(out) => ticket_from(&out.attributes.unwrap_or_default()),
-            Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::backend(e)),
+            .set_expression_attribute_values(Some(values));
+        let ticket = TransactWriteItem::builder()
+            .update(tx::build(ticket.build())?)
+            .build();
+        let mut count_old = moved.from.is_some();
+        loop {
+            let mut writes = vec![ticket.clone()];
+            if let Some(to) = &moved.to {
+                writes.push(tx::category_tickets(
+                    &self.table,
+                    partition.clone(),
+                    keys::category_sk(to),
+                    1,
+                )?);
+            }
+            if let (true, Some(from)) = (count_old, &moved.from) {
+                writes.push(tx::category_tickets(
+                    &self.table,
+                    partition.clone(),
+                    keys::category_sk(from),
+                    -1,
+                )?);
+            }
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await;
+            match result {
+                Ok(_) => break,
+                Err(e) => match tx::failed_at(&e) {
+                    Some(1) if moved.to.is_some() => return Err(StoreError::Conflict("category")),
+                    Some(i) if i > 0 && count_old => count_old = false,
+                    Some(0) => return Err(self.why_not_live(org, mode, brand, id).await),
+                    _ => return Err(tx::classify(e, &[], "")),
+                },
+            }
         }
+        self.ticket(org, mode, brand, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn delete_ticket(
@@ -516,25 +623,71 @@ impl TicketStore for DynamoStore {
         mode: Mode,
         brand: &BrandId,
         id: &TicketId,
+        category: Option<&CategoryId>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
+        let partition = keys::brand_partition(org, mode, brand);
+        let live = "attribute_exists(pk) AND attribute_not_exists(deletedAt)";
+        let Some(category) = category else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(partition))
+                .key(keys::SK, s(keys::ticket_sk(id)))
+                .update_expression("SET deletedAt = :now, updatedAt = :now")
+                .condition_expression(format!("{live} AND attribute_not_exists(categoryId)"))
+                .expression_attribute_values(":now", ts(now))
+                .customize()
+                .config_override(crate::retry::answer_or_nothing())
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) if tx::condition_failed(&e) => {
+                    Err(self.why_not_live(org, mode, brand, id).await)
+                }
+                Err(e) => Err(StoreError::backend(e)),
+            };
+        };
+        // A deleted ticket leaves its category's count, in the same transaction.
+        let soft = Update::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::brand_partition(org, mode, brand)))
+            .key(keys::PK, s(partition.clone()))
             .key(keys::SK, s(keys::ticket_sk(id)))
             .update_expression("SET deletedAt = :now, updatedAt = :now")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .condition_expression(format!("{live} AND categoryId = :category"))
             .expression_attribute_values(":now", ts(now))
-            .customize()
-            .config_override(crate::retry::answer_or_nothing())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if tx::condition_failed(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::backend(e)),
+            .expression_attribute_values(":category", s(category.as_str()));
+        let soft = TransactWriteItem::builder()
+            .update(tx::build(soft.build())?)
+            .build();
+        let mut count = true;
+        loop {
+            let mut writes = vec![soft.clone()];
+            if count {
+                writes.push(tx::category_tickets(
+                    &self.table,
+                    partition.clone(),
+                    keys::category_sk(category),
+                    -1,
+                )?);
+            }
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                // The category went (its tickets not yet cleared): nothing to count down.
+                Err(e) if count && tx::failed_at(&e) == Some(1) => count = false,
+                Err(e) if tx::failed_at(&e) == Some(0) => {
+                    return Err(self.why_not_live(org, mode, brand, id).await);
+                }
+                Err(e) => return Err(tx::classify(e, &[], "")),
+            }
         }
     }
 
@@ -578,6 +731,9 @@ impl TicketStore for DynamoStore {
         if let Some(v) = filter.created_before {
             add("createdAt", "<", ts(v));
         }
+        if let Some(v) = &filter.category_id {
+            add("categoryId", "=", s(v.as_str()));
+        }
         if filter.is_spam == Some(true) {
             add("isSpam", "=", AttributeValue::Bool(true));
         } else {
@@ -608,6 +764,24 @@ impl TicketStore for DynamoStore {
             items: items.iter().map(ticket_from).collect::<Result<_, _>>()?,
             next,
         })
+    }
+}
+
+impl DynamoStore {
+    /// Why a conditional write to a ticket failed: gone (`NotFound`), or live but changed
+    /// in the attribute the write was conditional on (`Contended`).
+    async fn why_not_live(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TicketId,
+    ) -> StoreError {
+        match self.ticket(org, mode, brand, id).await {
+            Ok(Some(_)) => StoreError::Contended,
+            Ok(None) => StoreError::NotFound,
+            Err(e) => e,
+        }
     }
 }
 

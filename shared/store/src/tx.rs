@@ -2,11 +2,11 @@
 
 use crate::StoreError;
 use crate::item::Item;
-use crate::item::s;
+use crate::item::{n, s};
 use crate::keys;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// Unwraps an SDK builder result.
@@ -106,4 +106,91 @@ pub(crate) fn failed_at(err: &SdkError<TransactWriteItemsError, HttpResponse>) -
             .position(|r| r.code() == Some("ConditionalCheckFailed")),
         _ => None,
     }
+}
+
+fn update(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .update(build(update.build())?)
+        .build())
+}
+
+/// Adds one to the `count` of (`pk`, `sk`) while it is below `max` (a cap such as "at most
+/// 100 categories a brand"); the first one creates the item.
+pub(crate) fn count_up(
+    table: &str,
+    pk: String,
+    sk: impl Into<String>,
+    max: u64,
+) -> Result<TransactWriteItem, StoreError> {
+    update(
+        Update::builder()
+            .table_name(table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #count = if_not_exists(#count, :zero) + :one")
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max)),
+    )
+}
+
+/// Takes `by` from the `count` of (`pk`, `sk`) (the cap's other half).
+pub(crate) fn count_down(
+    table: &str,
+    pk: String,
+    sk: impl Into<String>,
+    by: u64,
+) -> Result<TransactWriteItem, StoreError> {
+    update(
+        Update::builder()
+            .table_name(table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("ADD #count :minus")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus", n(-(by as i64))),
+    )
+}
+
+/// A check that (`pk`, `sk`) exists, failing the transaction otherwise.
+pub(crate) fn exists(
+    table: &str,
+    pk: String,
+    sk: impl Into<String>,
+) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .condition_expression("attribute_exists(pk)");
+    Ok(TransactWriteItem::builder()
+        .condition_check(build(check.build())?)
+        .build())
+}
+
+/// Adds `delta` to the `ticketCount` of an existing category item (the ticket write it is
+/// part of fails if the category is gone; a count never goes below zero).
+pub(crate) fn category_tickets(
+    table: &str,
+    pk: String,
+    sk: impl Into<String>,
+    delta: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut u = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .update_expression("ADD ticketCount :delta")
+        .expression_attribute_values(":delta", n(delta));
+    u = if delta < 0 {
+        u.condition_expression("attribute_exists(pk) AND ticketCount >= :least")
+            .expression_attribute_values(":least", n(-delta))
+    } else {
+        u.condition_expression("attribute_exists(pk)")
+    };
+    update(u)
 }

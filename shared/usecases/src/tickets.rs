@@ -6,7 +6,8 @@ use dispatch_domain::brand::{Brand, Metadata};
 use dispatch_domain::customer::{Customer, CustomerName};
 use dispatch_domain::ticket::{Link, Priority, Status, Ticket};
 use dispatch_domain::{
-    AttachmentId, BrandId, CustomerId, Email, FieldErrors, Mode, OrgId, TicketId, Timestamp,
+    AttachmentId, BrandId, CategoryId, CustomerId, Email, FieldErrors, Mode, OrgId, TicketId,
+    Timestamp,
 };
 use dispatch_http::{ApiError, Context, ErrorCode};
 use dispatch_store::{AttachmentStore, BrandStore, CustomerStore, StoreError, TicketStore};
@@ -90,6 +91,8 @@ pub struct NewTicket {
     pub tags: Vec<String>,
     /// An active member of the organization, checked by the caller.
     pub assignee_id: Option<String>,
+    /// One of the brand's categories, checked by the caller (and again by the write).
+    pub category_id: Option<CategoryId>,
     pub created_by: Option<String>,
     pub links: Vec<Link>,
     pub source_id: Option<String>,
@@ -146,6 +149,7 @@ where
             metadata: new.metadata.clone(),
             tags: new.tags.clone(),
             assignee_id: new.assignee_id.clone(),
+            category_id: new.category_id.clone(),
             created_by: new.created_by.clone(),
             links: new.links.clone(),
             source_id: new.source_id.clone(),
@@ -172,6 +176,13 @@ where
             .await
         {
             Ok(()) => return Ok((ticket, customer)),
+            // Deleted since the caller checked it.
+            Err(StoreError::Conflict("category")) => {
+                return Err(ApiError::validation(
+                    "categoryId",
+                    "is not a category of this brand",
+                ));
+            }
             // Another create took this number or is taking it (or the brand is gone): read
             // the brand again.
             Err(StoreError::Conflict(_) | StoreError::Contended) => {

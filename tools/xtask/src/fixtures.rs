@@ -77,6 +77,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "FIELD_KEY",
         "the key of a ticket field defined on the brand",
     ),
+    ("CATEGORY_ID", "a ticket category of the brand"),
     ("TICKET_ID", "a ticket of the brand"),
     (
         "SECOND_TICKET_ID",
@@ -284,6 +285,21 @@ pub async fn fill(stack: &impl Stack, event: &str) -> Result<String, String> {
             201,
         )?;
         values.push(("FIELD_KEY", text(&field, "key")?));
+    }
+    if needs("CATEGORY_ID") {
+        let category = ok(
+            "category",
+            stack
+                .call(
+                    "POST",
+                    &format!("{brand}/categories"),
+                    key,
+                    Some(json!({"name": "Billing"})),
+                )
+                .await,
+            201,
+        )?;
+        values.push(("CATEGORY_ID", text(&category, "id")?));
     }
     if needs("TICKET_ID") || needs("ATTACHMENT_ID") || needs("COMMENT_ID") {
         let ticket = ok(
