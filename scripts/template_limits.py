@@ -26,6 +26,7 @@ MAX_DYNAMIC_REFERENCES = 8   # AWS: 60
 MAX_BYTES = 512 * 1024       # AWS: 1 MB through S3 (half of it)
 MAX_PARAMETERS = 100         # AWS: 200
 MAX_OUTPUTS = 100            # AWS: 200
+MAX_EVENT_FILTERS = 5        # AWS: 5 filters per event source mapping (a quota raise goes to 10)
 
 DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:")
 
@@ -63,6 +64,13 @@ def figures(path):
         "processed template bytes": len(text.encode()),
         "parameters": len(processed.get("Parameters", {})),
         "outputs": len(processed.get("Outputs", {})),
+        # The most filters any event source mapping has.
+        "event filters": max(
+            (len(((r.get("Properties") or {}).get("FilterCriteria") or {}).get("Filters") or [])
+             for r in processed["Resources"].values()
+             if r.get("Type") == "AWS::Lambda::EventSourceMapping"),
+            default=0,
+        ),
     }
 
 
@@ -74,6 +82,7 @@ def over(f):
         ("processed template bytes", MAX_BYTES),
         ("parameters", MAX_PARAMETERS),
         ("outputs", MAX_OUTPUTS),
+        ("event filters", MAX_EVENT_FILTERS),
     ]
     return [f"{name} {f[name]} > {bound}" for name, bound in bounds if f[name] > bound]
 

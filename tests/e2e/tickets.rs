@@ -1,7 +1,7 @@
 //! Tickets: numbering under concurrency, customers found or created, filters, pagination,
 //! soft delete, and isolation.
 
-use crate::helpers::{TestApp, page_ids};
+use crate::helpers::{TestApp, http_request, page_ids};
 use dispatch_domain::Mode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -1050,4 +1050,280 @@ async fn bulk_actions_change_each_live_ticket_and_count_them() {
         (&untouched["status"], &untouched["isSpam"]),
         (&json!("open"), &json!(false))
     );
+}
+
+/// The SDK's list filters: status lists and `active`, assignee, creator, files; each one
+/// narrows the list, none is ignored, and a malformed one is 400.
+#[tokio::test]
+async fn the_list_filters_by_status_lists_assignee_creator_and_files() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let path = tickets(t.brand_id.as_str());
+    let owner = app.sign_in_with_bearer(&t.owner_email).await;
+    let me = app.get("/v1/auth/session", &owner).await.body["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let open = |title: &str, extra: Value| {
+        let mut body = json!({"title": title});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (app, path, key) = (&app, path.clone(), t.key.clone());
+        async move {
+            let res = app.post(&path, &key, body).await;
+            assert_eq!(res.status, 201, "{}", res.body);
+            res.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let a = open("A", json!({"status": "open", "assigneeId": me})).await;
+    let b = open("B", json!({"status": "pending", "createdBy": "import"})).await;
+    let c = open("C", json!({"status": "resolved"})).await;
+    let d = open("D", json!({"status": "closed", "assigneeId": me})).await;
+    // A file, confirmed: D has one.
+    let declared = app
+        .post(
+            &format!("{path}/{d}/attachments"),
+            &t.key,
+            json!({"filename": "f.txt", "contentType": "text/plain", "size": 2}),
+        )
+        .await;
+    let put = http_request(
+        "PUT",
+        declared.body["uploadUrl"].as_str().unwrap(),
+        &[("Content-Type", "text/plain"), ("Content-Length", "2")],
+        b"ok",
+    )
+    .await;
+    assert_eq!(put.status, 200);
+    let confirmed = app
+        .post(
+            &format!(
+                "{path}/{d}/attachments/{}/confirm",
+                declared.body["attachmentId"].as_str().unwrap()
+            ),
+            &t.key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+
+    let listed = |query: String| {
+        let (app, path, key) = (&app, path.clone(), t.key.clone());
+        async move {
+            let res = app.get(&format!("{path}?order=asc&{query}"), &key).await;
+            assert_eq!(res.status, 200, "{query}: {}", res.body);
+            // Made at the same (fixed) instant: their order is not the point here.
+            page_ids(&res.body)
+                .into_iter()
+                .collect::<BTreeSet<String>>()
+        }
+    };
+    assert_eq!(
+        listed("status=active".into()).await,
+        BTreeSet::from([a.clone(), b.clone()])
+    );
+    assert_eq!(
+        listed("status=resolved,closed".into()).await,
+        BTreeSet::from([c.clone(), d.clone()])
+    );
+    assert_eq!(
+        listed("status=closed".into()).await,
+        BTreeSet::from([d.clone()])
+    );
+    assert_eq!(
+        listed(format!("assigneeId={me}")).await,
+        BTreeSet::from([a.clone(), d.clone()])
+    );
+    assert_eq!(
+        listed(format!("assigneeId={me}&status=active")).await,
+        BTreeSet::from([a.clone()])
+    );
+    assert_eq!(
+        listed("createdBy=import".into()).await,
+        BTreeSet::from([b.clone()])
+    );
+    assert_eq!(
+        listed("hasAttachments=true".into()).await,
+        BTreeSet::from([d.clone()])
+    );
+    assert_eq!(
+        listed("hasAttachments=false".into()).await,
+        BTreeSet::from([a.clone(), b.clone(), c.clone()])
+    );
+    for bad in [
+        "status=open,nope",
+        "status=open,,closed",
+        "status=",
+        "assigneeId=bob",
+        "hasAttachments=yes",
+        "createdBy=",
+        // An address nobody has still gets its page parameters checked.
+        "customerEmail=nobody%40x.test&limit=4.5",
+        "customerEmail=nobody%40x.test&cursor=forged",
+    ] {
+        // An empty value is checked like any other (docs/api.md): it never widens a list.
+        let res = app.get(&format!("{path}?{bad}"), &t.key).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+    }
+}
+
+/// A filter that matches little answers within its read budget (four Query calls): a
+/// short, here empty, page with a cursor, and the cursor walks on to the match.
+#[tokio::test]
+async fn a_sparse_filter_answers_short_pages_within_four_reads() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let path = tickets(t.brand_id.as_str());
+    let needle = app
+        .post(
+            &path,
+            &t.key,
+            json!({"title": "Needle", "createdBy": "needle"}),
+        )
+        .await;
+    assert_eq!(needle.status, 201);
+    let needle = needle.body["id"].as_str().unwrap().to_string();
+    let hay = app.post(&path, &t.key, json!({"title": "Hay"})).await;
+    assert_eq!(hay.status, 201);
+    // 199 more copies of the hay ticket, newer than the needle (written directly: the
+    // budget is about reads, and 200 creates would only slow the suite).
+    let pk = dispatch_store::keys::brand_partition(&t.org_id, Mode::Live, &t.brand_id);
+    let item = app
+        .raw
+        .get_item()
+        .table_name(&app.table)
+        .key("pk", AttributeValue::S(pk.clone()))
+        .key(
+            "sk",
+            AttributeValue::S(format!("TICKET#{}", hay.body["id"].as_str().unwrap())),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let later = wall_clock_millis() + 3_600_000;
+    let copies: Vec<WriteRequest> = (0..199)
+        .map(|i| {
+            let id = dispatch_domain::TicketId::generate(later + i);
+            let mut copy = item.clone();
+            copy.insert("sk".into(), AttributeValue::S(format!("TICKET#{id}")));
+            copy.insert("id".into(), AttributeValue::S(id.to_string()));
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(copy)).build().unwrap())
+                .build()
+        })
+        .collect();
+    for chunk in copies.chunks(25) {
+        app.raw
+            .batch_write_item()
+            .request_items(&app.table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // Newest first: the reads take 2, 8, 32 and 128 items (170 of 201) and stop.
+    app.take_ops();
+    let first = app
+        .get(&format!("{path}?createdBy=needle&limit=1"), &t.key)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let (ops, _) = app.take_ops();
+    assert_eq!(ops.iter().filter(|o| *o == "Query").count(), 4, "{ops:?}");
+    assert_eq!(first.body["data"], json!([]), "{}", first.body);
+    assert_eq!(first.body["pagination"]["hasMore"], true, "{}", first.body);
+    let cursor = first.body["pagination"]["nextCursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("{path}?createdBy=needle&limit=1&cursor={cursor}"),
+            &t.key,
+        )
+        .await;
+    assert_eq!(page_ids(&second.body), [needle]);
+    assert_eq!(
+        second.body["pagination"]["hasMore"], false,
+        "{}",
+        second.body
+    );
+}
+
+/// Milliseconds since the epoch, from the system clock.
+fn wall_clock_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// `search`: a case-insensitive substring of the title, the body's first 2 KiB or the
+/// customer's email; it follows edits, and (through the stream) a customer's new address.
+#[tokio::test]
+async fn search_finds_words_and_addresses_and_follows_their_changes() {
+    let app = TestApp::new().await;
+    app.enable_stream().await;
+    let t = app.tenant(Mode::Live).await;
+    let path = tickets(t.brand_id.as_str());
+    let open = |body: Value| {
+        let (app, path, key) = (&app, path.clone(), t.key.clone());
+        async move {
+            let res = app.post(&path, &key, body).await;
+            assert_eq!(res.status, 201, "{}", res.body);
+            res.body
+        }
+    };
+    let refund = open(json!({"title": "Refund for order 9", "body": "Card charged TWICE"})).await;
+    let login = open(json!({"title": "Login broken", "customerEmail": "Ana@Example.test"})).await;
+    let _other = open(json!({"title": "Other"})).await;
+    let (refund_id, login_id) = (
+        refund["id"].as_str().unwrap().to_string(),
+        login["id"].as_str().unwrap().to_string(),
+    );
+    let search = |q: &str| {
+        let (app, path, key) = (&app, path.clone(), t.key.clone());
+        let q = q.replace(' ', "%20").replace('@', "%40");
+        async move {
+            let res = app.get(&format!("{path}?search={q}"), &key).await;
+            assert_eq!(res.status, 200, "{q}: {}", res.body);
+            page_ids(&res.body)
+        }
+    };
+    assert_eq!(search("REFUND").await, vec![refund_id.clone()]);
+    assert_eq!(search("charged twice").await, vec![refund_id.clone()]);
+    assert_eq!(search("ana@example").await, vec![login_id.clone()]);
+    assert_eq!(search("nowhere").await, Vec::<String>::new());
+
+    let edited = app
+        .patch(
+            &format!("{path}/{refund_id}"),
+            &t.key,
+            json!({"title": "Invoice question"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert_eq!(search("refund").await, Vec::<String>::new());
+    assert_eq!(search("invoice").await, vec![refund_id.clone()]);
+    // The body is still searched after a title-only edit.
+    assert_eq!(search("twice").await, vec![refund_id.clone()]);
+
+    let customer = login["customerId"].as_str().unwrap();
+    let moved = app
+        .patch(
+            &format!("/v1/brands/{}/customers/{customer}", t.brand_id),
+            &t.key,
+            json!({"email": "ana@new.test"}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    app.pump_until_idle().await;
+    assert_eq!(search("new.test").await, vec![login_id.clone()]);
+    assert_eq!(search("example.test").await, Vec::<String>::new());
+
+    let long = app
+        .get(&format!("{path}?search={}", "x".repeat(201)), &t.key)
+        .await;
+    assert_eq!(long.status, 400, "{}", long.body);
+    assert_eq!(long.error_fields(), ["search"]);
 }

@@ -10,7 +10,7 @@
 //! its live tickets (`ticketCount`, kept in the tickets' own transactions); a delete leaves
 //! its tickets uncategorized (the stream clears them).
 
-use crate::managed_brand;
+use crate::{in_requested_order, managed_brand};
 use dispatch_auth::Principal;
 use dispatch_domain::category::{Category, DEFAULT_COLOR, MAX_CATEGORIES, parse_color, parse_name};
 use dispatch_domain::field::{MAX_SORT_ORDER, parse_sort_order, parse_text};
@@ -338,30 +338,16 @@ where
     };
     let (org, mode) = (&principal.org_id, principal.mode);
     let current = ctx.store.categories(org, mode, &brand.id).await?;
-    let mut ordered: Vec<Category> = Vec::with_capacity(ids.len());
-    for id in &ids {
-        match current.iter().find(|c| c.id.as_str() == id) {
-            Some(_) if ordered.iter().any(|o| o.id.as_str() == id) => {
-                return Err(ApiError::validation(
-                    "categoryIds",
-                    format!("lists {id:?} twice"),
-                ));
-            }
-            Some(c) => ordered.push(c.clone()),
-            None => {
-                return Err(ApiError::validation(
-                    "categoryIds",
-                    format!("{id:?} is not a category of this brand"),
-                ));
-            }
-        }
-    }
-    if ordered.len() != current.len() {
-        return Err(ApiError::validation(
+    let ordered = in_requested_order(
+        &current,
+        &ids,
+        |c: &Category| c.id.as_str(),
+        (
             "categoryIds",
-            "must list every category of the brand exactly once",
-        ));
-    }
+            "a category of this brand",
+            "every category of the brand",
+        ),
+    )?;
     let now = ctx.clock.now();
     match ctx
         .store

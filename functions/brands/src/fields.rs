@@ -8,7 +8,7 @@
 //! Any credential reaching the brand reads them; owners and admins write them. They
 //! describe `customFields` for the dashboard and are not enforced on writes.
 
-use crate::managed_brand;
+use crate::{in_requested_order, managed_brand};
 use dispatch_auth::Principal;
 use dispatch_domain::field::{
     Entity, FieldDefinition, FieldType, MAX_FIELDS_PER_ENTITY, check_default, parse_key,
@@ -442,27 +442,16 @@ where
     };
     let (org, mode) = (&principal.org_id, principal.mode);
     let current = ctx.store.fields(org, mode, &brand.id, Some(entity)).await?;
-    let mut ordered = Vec::with_capacity(keys.len());
-    for key in &keys {
-        match current.iter().find(|f| &f.key == key) {
-            Some(f) if !ordered.iter().any(|o: &FieldDefinition| &o.key == key) => {
-                ordered.push(f.clone());
-            }
-            Some(_) => return Err(ApiError::validation("keys", format!("lists {key:?} twice"))),
-            None => {
-                return Err(ApiError::validation(
-                    "keys",
-                    format!("{key:?} is not a {} field", entity.as_str()),
-                ));
-            }
-        }
-    }
-    if ordered.len() != current.len() {
-        return Err(ApiError::validation(
+    let ordered = in_requested_order(
+        &current,
+        &keys,
+        |f: &FieldDefinition| f.key.as_str(),
+        (
             "keys",
-            "must list every field of the entity exactly once",
-        ));
-    }
+            &format!("a {} field", entity.as_str()),
+            "every field of the entity",
+        ),
+    )?;
     match ctx
         .store
         .reorder_fields(org, mode, &brand.id, &ordered)

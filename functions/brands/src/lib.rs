@@ -257,6 +257,36 @@ pub(crate) async fn managed_brand<S: CredentialStore + SessionStore + BrandStore
     Ok((principal, brand))
 }
 
+/// The items of `current` in the order `wanted` names them (by `name`): every one exactly
+/// once, or a 400 at `field` saying what is wrong (`what`: "a category of this brand";
+/// `all`: "every category of the brand").
+pub(crate) fn in_requested_order<T: Clone>(
+    current: &[T],
+    wanted: &[String],
+    name: impl Fn(&T) -> &str,
+    (field, what, all): (&str, &str, &str),
+) -> Result<Vec<T>, ApiError> {
+    let mut ordered: Vec<T> = Vec::with_capacity(wanted.len());
+    for id in wanted {
+        match current.iter().find(|c| name(c) == id) {
+            Some(_) if ordered.iter().any(|o| name(o) == id) => {
+                return Err(ApiError::validation(field, format!("lists {id:?} twice")));
+            }
+            Some(c) => ordered.push(c.clone()),
+            None => {
+                return Err(ApiError::validation(field, format!("{id:?} is not {what}")));
+            }
+        }
+    }
+    if ordered.len() != current.len() {
+        return Err(ApiError::validation(
+            field,
+            format!("must list {all} exactly once"),
+        ));
+    }
+    Ok(ordered)
+}
+
 /// Writes `patch` on `brand` (as just read) and gives the brand as it is after it, without
 /// another read.
 async fn write_patch<S: BrandStore>(

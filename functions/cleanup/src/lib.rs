@@ -10,14 +10,15 @@
 //! It also deletes the S3 object of a pending upload whose record DynamoDB's TTL removed
 //! (never claimed by a ticket within a day), and detaches a deleted customer's tickets
 //! (`DELETE …/customers/{id}` removes the customer; its tickets keep their history but no
-//! longer name it, so its portal view ends), and uncategorizes a deleted category's tickets.
+//! longer name it, so its portal view ends), writes a customer's new address on its tickets
+//! (what the ticket list's `search` reads), and uncategorizes a deleted category's tickets.
 
 use dispatch_domain::Timestamp;
 use dispatch_domain::attachment;
 use dispatch_files::Files;
 use dispatch_store::stream::{
-    StreamEvent, committed_at_millis, expired_pending_upload, removed_brand, removed_category,
-    removed_customer,
+    StreamEvent, changed_customer_email, committed_at_millis, expired_pending_upload,
+    removed_brand, removed_category, removed_customer,
 };
 use dispatch_store::{BrandPurge, CategoryCleanup, CustomerCleanup};
 use serde_json::{Value, json};
@@ -37,7 +38,7 @@ pub enum CleanupError {
 }
 
 /// Handles one batch of stream records. Records other than brand, customer and category
-/// removals and expired uploads are ignored (the template's filter already drops them in AWS).
+/// removals, customer email changes and expired uploads are ignored (the template's filter already drops them in AWS).
 pub async fn on_stream<S, F>(
     deps: &Cleanup<S, F>,
     event: StreamEvent,
@@ -50,7 +51,17 @@ where
     let mut expired = Vec::new();
     let mut detached = Vec::new();
     let mut uncategorized = Vec::new();
+    let mut readdressed = Vec::new();
     for record in &event.records {
+        if let Some((org, mode, brand, customer, email)) = changed_customer_email(record) {
+            let tickets = deps
+                .store
+                .rewrite_customer_email(&org, mode, &brand, &customer, &email)
+                .await?;
+            tracing::info!(customer = %customer, tickets, "rewrote a customer's address on its tickets");
+            readdressed.push(json!({"customerId": customer.as_str(), "tickets": tickets}));
+            continue;
+        }
         if let Some((org, mode, brand, category)) = removed_category(record) {
             let at = Timestamp::from_unix(committed_at_millis(record) / 1000);
             let tickets = deps
@@ -93,5 +104,6 @@ where
         "expiredUploads": expired,
         "detached": detached,
         "uncategorized": uncategorized,
+        "readdressed": readdressed,
     }))
 }

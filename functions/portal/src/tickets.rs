@@ -7,7 +7,7 @@ use dispatch_domain::brand::Metadata;
 use dispatch_domain::ticket::{
     AuthorType, Comment, Priority, Status, Ticket, parse_body, parse_comment_body, parse_title,
 };
-use dispatch_domain::{CommentId, FieldErrors, TicketId};
+use dispatch_domain::{CommentId, Email, FieldErrors, TicketId};
 use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, ticket_page_response};
 use dispatch_http::portal::portal;
@@ -317,7 +317,7 @@ where
         priority: Priority::Normal,
         source: "portal".into(),
         // The token names the customer: no lookup by email.
-        customer: TicketCustomer::Known(claims.cus.clone()),
+        customer: TicketCustomer::Known(claims.cus.clone(), Email::parse(&claims.email)),
         custom_fields: Metadata::default(),
         metadata: Metadata::default(),
         tags: Vec::new(),

@@ -19,7 +19,8 @@ use dispatch_auth::{Actor, Principal};
 use dispatch_domain::brand::{Brand, Metadata, parse_line};
 use dispatch_domain::customer::CustomerName;
 use dispatch_domain::ticket::{
-    Priority, Status, Ticket, parse_body, parse_source, parse_source_id, parse_tags, parse_title,
+    Priority, Status, Ticket, parse_body, parse_search, parse_source, parse_source_id, parse_tags,
+    parse_title, search_text,
 };
 use dispatch_domain::{
     BrandId, CategoryId, CustomerId, Email, FieldErrors, MemberId, TicketId, Timestamp,
@@ -429,7 +430,17 @@ where
         },
         is_spam: input.is_spam,
         category: None,
+        search_text: None,
     };
+    // The searched words follow the title and body (the store writes them with the patch).
+    if patch.title.is_some() || patch.body.is_some() {
+        let title = patch.title.as_deref().unwrap_or(&current.title);
+        let body = match &patch.body {
+            Some(body) => body.as_deref(),
+            None => current.body.as_deref(),
+        };
+        patch.search_text = Some(search_text(title, body));
+    }
     patch.category = match input.category_id {
         None => None,
         Some(None) => Some(None),
@@ -570,6 +581,39 @@ fn prefers_minimal(req: &Request) -> bool {
         .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
 }
 
+/// A `true`/`false` query parameter.
+fn flag_param(req: &Request, name: &str, errors: &mut FieldErrors) -> Option<bool> {
+    match query_param(req, name).as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            errors.add(name, "must be true or false");
+            None
+        }
+    }
+}
+
+/// `status`: statuses joined by commas, `active` standing for open and pending.
+fn parse_statuses(raw: &str) -> Result<Vec<Status>, String> {
+    let mut out: Vec<Status> = Vec::new();
+    for part in raw.split(',') {
+        let some = if part == "active" {
+            vec![Status::Open, Status::Pending]
+        } else {
+            vec![Status::parse(part).map_err(|_| {
+                "must be open, pending, resolved, closed or active, joined by commas".to_string()
+            })?]
+        };
+        for status in some {
+            if !out.contains(&status) {
+                out.push(status);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Reads the list filters from the query string.
 fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
     let mut errors = FieldErrors::new();
@@ -577,7 +621,21 @@ fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
         Timestamp::parse(&raw).ok_or_else(|| "must be an ISO-8601 timestamp".to_string())
     };
     let f = TicketFilter {
-        status: query_param(req, "status").and_then(|v| errors.check("status", parse_status(&v))),
+        status: query_param(req, "status")
+            .and_then(|v| errors.check("status", parse_statuses(&v)))
+            .unwrap_or_default(),
+        assignee_id: query_param(req, "assigneeId").and_then(|v| {
+            errors.check(
+                "assigneeId",
+                MemberId::parse(&v)
+                    .map(|m| m.to_string())
+                    .ok_or_else(|| "must be a member id".to_string()),
+            )
+        }),
+        created_by: query_param(req, "createdBy")
+            .and_then(|v| errors.check("createdBy", parse_line(&v, 100))),
+        has_attachments: flag_param(req, "hasAttachments", &mut errors),
+        search: query_param(req, "search").and_then(|v| errors.check("search", parse_search(&v))),
         priority: query_param(req, "priority")
             .and_then(|v| errors.check("priority", Priority::parse(&v))),
         customer_id: query_param(req, "customerId").and_then(|v| {
@@ -605,15 +663,7 @@ fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
                 CategoryId::parse(&v).ok_or_else(|| "must be a category id".to_string()),
             )
         }),
-        is_spam: match query_param(req, "isSpam").as_deref() {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(_) => {
-                errors.add("isSpam", "must be true or false");
-                None
-            }
-        },
+        is_spam: flag_param(req, "isSpam", &mut errors),
     };
     if errors.is_empty() {
         Ok(f)
@@ -630,6 +680,9 @@ where
     let principal = authenticate(ctx, &req).await?;
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
     let mut filter = filter(&req)?;
+    // An address no customer has lists nothing, but the page's parameters are still
+    // checked (a malformed `limit` or `cursor` is 400 whatever the filter finds).
+    let mut no_such_customer = false;
     if let Some(raw) = query_param(&req, "customerEmail") {
         let email = Email::parse(&raw)
             .ok_or_else(|| ApiError::validation("customerEmail", "must be an email address"))?;
@@ -639,17 +692,19 @@ where
             .await?
         {
             Some(c) => filter.customer_id = Some(c.id),
-            // No such customer: no tickets, but still a well-formed empty page.
-            None => return page_response(Vec::<TicketView>::new(), None, ctx.cursor_key()?, ""),
+            None => no_such_customer = true,
         }
     }
     let key = ctx.cursor_key()?;
     // The cursor is bound to the tenant, mode, brand and the exact filters and order.
     let scope = format!(
-        "tickets:{}:{}:{}:{:?}",
+        "tickets:{}:{}:{}:{:?}:{no_such_customer}",
         principal.org_id, principal.mode, brand.id, filter
     );
     let page = page_request(&req, key, &scope)?;
+    if no_such_customer {
+        return page_response(Vec::<TicketView>::new(), None, key, &scope);
+    }
     let result = ctx
         .store
         .list_tickets(

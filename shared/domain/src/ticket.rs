@@ -48,6 +48,32 @@ pub fn parse_source(raw: &str) -> Result<String, String> {
     }
 }
 
+/// How much of a body the list's `search` looks through.
+pub const SEARCHED_BODY_BYTES: usize = 2048;
+
+/// What the list's `search` matches a ticket's own words against: its title and the
+/// first [`SEARCHED_BODY_BYTES`] of its body, lower-cased (the customer's email is kept
+/// beside it, lower-cased too).
+pub fn search_text(title: &str, body: Option<&str>) -> String {
+    let body = body.unwrap_or_default();
+    let mut end = body.len().min(SEARCHED_BODY_BYTES);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n{}", title, &body[..end]).to_lowercase()
+}
+
+/// The list's `search`: 1–200 characters, no control characters, compared lower-cased.
+pub fn parse_search(raw: &str) -> Result<String, String> {
+    if raw.is_empty() || raw.chars().count() > 200 {
+        Err("must be 1-200 characters".into())
+    } else if raw.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(raw.to_lowercase())
+    }
+}
+
 /// 1–500 characters after trimming.
 pub fn parse_title(raw: &str) -> Result<String, String> {
     let s = raw.trim();
@@ -213,6 +239,9 @@ pub struct Ticket {
     pub metadata: Metadata,
     pub tags: Vec<String>,
     pub assignee_id: Option<String>,
+    /// The customer's address, lower-cased, for the list's `search` (the stream rewrites it
+    /// when the customer's email changes, and removes it with the customer); not on the wire.
+    pub customer_email: Option<String>,
     /// One of the brand's categories; the stream clears it when the category is deleted.
     pub category_id: Option<CategoryId>,
     /// Who opened it: the session's `mem_…`, the key's `key_…`, the portal customer's
@@ -238,6 +267,27 @@ pub struct Ticket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_text_is_the_title_and_the_bodys_first_two_kib_lower_cased() {
+        assert_eq!(
+            search_text("Refund ME", Some("Order #9")),
+            "refund me\norder #9"
+        );
+        assert_eq!(search_text("T", None), "t\n");
+        // A multi-byte character across the cut is left out whole, never split.
+        let body = format!("{}é tail", "a".repeat(SEARCHED_BODY_BYTES - 1));
+        let text = search_text("T", Some(&body));
+        assert!(
+            text.ends_with('a') && !text.contains("tail"),
+            "{}",
+            text.len()
+        );
+        assert_eq!(parse_search("ÉTÉ").unwrap(), "été");
+        assert!(parse_search("").is_err());
+        assert!(parse_search(&"x".repeat(201)).is_err());
+        assert!(parse_search("a\u{0}b").is_err());
+    }
 
     #[test]
     fn links_take_http_and_https_urls_with_a_host_and_short_labels() {

@@ -239,6 +239,10 @@ pub(crate) const ROUTES: &[Route] = &[
             "cursor",
             "isSpam",
             "categoryId",
+            "assigneeId",
+            "createdBy",
+            "hasAttachments",
+            "search",
         ]),
     },
     Route {

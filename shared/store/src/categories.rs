@@ -232,37 +232,16 @@ impl CategoryStore for DynamoStore {
         ordered: &[Category],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        // One transaction (at most 100 updates): every category as read, or nothing.
-        let partition = keys::brand_partition(org, mode, brand);
-        let mut writes = Vec::with_capacity(ordered.len());
-        for (position, c) in ordered.iter().enumerate() {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(partition.clone()))
-                .key(keys::SK, s(keys::category_sk(&c.id)))
-                .update_expression("SET sortOrder = :order, updatedAt = :now, #version = :next")
-                .condition_expression("attribute_exists(pk) AND #version = :version")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":order", n(position))
-                .expression_attribute_values(":now", ts(now))
-                .expression_attribute_values(":next", n(c.version + 1))
-                .expression_attribute_values(":version", n(c.version));
-            writes.push(
-                TransactWriteItem::builder()
-                    .update(tx::build(update.build())?)
-                    .build(),
-            );
-        }
-        if writes.is_empty() {
-            return Ok(());
-        }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(|e| tx::classify(e, &[], ""))?;
-        Ok(())
+        let ordered: Vec<(String, u64)> = ordered
+            .iter()
+            .map(|c| (keys::category_sk(&c.id), c.version))
+            .collect();
+        self.reorder(
+            &keys::brand_partition(org, mode, brand),
+            &ordered,
+            Some(now),
+        )
+        .await
     }
 }
 

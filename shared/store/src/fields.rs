@@ -3,7 +3,7 @@
 
 use crate::item::{Item, Reader, n, s, ts};
 use crate::{DynamoStore, FieldStore, StoreError, keys, tx};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use dispatch_domain::field::{Entity, FieldDefinition, FieldType, MAX_FIELDS_PER_ENTITY};
 use dispatch_domain::{BrandId, Mode, OrgId};
 
@@ -114,36 +114,22 @@ impl FieldStore for DynamoStore {
         field: &FieldDefinition,
     ) -> Result<(), StoreError> {
         let partition = keys::brand_partition(org, mode, brand);
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(partition.clone()))
-            .key(keys::SK, s(keys::field_count_sk(field.entity)))
-            .update_expression("SET #count = if_not_exists(#count, :zero) + :one")
-            .condition_expression("attribute_not_exists(#count) OR #count < :max")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(MAX_FIELDS_PER_ENTITY));
-        // The brand must still exist: a definition never outlives its brand's purge.
-        let brand_check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::tenant(org, mode)))
-            .key(keys::SK, s(keys::brand_sk(brand)))
-            .condition_expression("attribute_exists(pk)");
         let result = self
             .client
             .transact_write_items()
             .transact_items(tx::put_new(&self.table, field_item(&partition, field))?)
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(tx::build(count.build())?)
-                    .build(),
-            )
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(tx::build(brand_check.build())?)
-                    .build(),
-            )
+            .transact_items(tx::count_up(
+                &self.table,
+                partition.clone(),
+                keys::field_count_sk(field.entity),
+                MAX_FIELDS_PER_ENTITY,
+            )?)
+            // The brand must still exist: a definition never outlives its brand's purge.
+            .transact_items(tx::exists(
+                &self.table,
+                keys::tenant(org, mode),
+                keys::brand_sk(brand),
+            )?)
             .send()
             .await;
         match result {
@@ -200,13 +186,6 @@ impl FieldStore for DynamoStore {
             .key(keys::PK, s(partition.clone()))
             .key(keys::SK, s(keys::field_sk(entity, key)))
             .condition_expression("attribute_exists(pk)");
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(partition))
-            .key(keys::SK, s(keys::field_count_sk(entity)))
-            .update_expression("ADD #count :minus")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":minus", n(-1));
         self.client
             .transact_write_items()
             .transact_items(
@@ -214,11 +193,12 @@ impl FieldStore for DynamoStore {
                     .delete(tx::build(delete.build())?)
                     .build(),
             )
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(tx::build(count.build())?)
-                    .build(),
-            )
+            .transact_items(tx::count_down(
+                &self.table,
+                partition,
+                keys::field_count_sk(entity),
+                1,
+            )?)
             .send()
             .await
             .map_err(|e| tx::classify(e, &[], ""))?;
@@ -232,35 +212,11 @@ impl FieldStore for DynamoStore {
         brand: &BrandId,
         fields: &[FieldDefinition],
     ) -> Result<(), StoreError> {
-        // One transaction (at most 50 updates): every definition as read, or nothing.
-        let partition = keys::brand_partition(org, mode, brand);
-        let mut writes = Vec::with_capacity(fields.len());
-        for (position, f) in fields.iter().enumerate() {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(partition.clone()))
-                .key(keys::SK, s(keys::field_sk(f.entity, &f.key)))
-                .update_expression("SET sortOrder = :order, #version = :next")
-                .condition_expression("attribute_exists(pk) AND #version = :version")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":order", n(position))
-                .expression_attribute_values(":next", n(f.version + 1))
-                .expression_attribute_values(":version", n(f.version));
-            writes.push(
-                TransactWriteItem::builder()
-                    .update(tx::build(update.build())?)
-                    .build(),
-            );
-        }
-        if writes.is_empty() {
-            return Ok(());
-        }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
+        let ordered: Vec<(String, u64)> = fields
+            .iter()
+            .map(|f| (keys::field_sk(f.entity, &f.key), f.version))
+            .collect();
+        self.reorder(&keys::brand_partition(org, mode, brand), &ordered, None)
             .await
-            .map_err(|e| tx::classify(e, &[], ""))?;
-        Ok(())
     }
 }

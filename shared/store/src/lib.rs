@@ -915,6 +915,16 @@ pub trait CustomerCleanup: Send + Sync {
         customer: &CustomerId,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<usize>> + Send;
+    /// Writes the customer's new address on every ticket still naming it (what the list's
+    /// `search` reads); idempotent. Returns how many tickets it changed.
+    fn rewrite_customer_email(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        customer: &CustomerId,
+        email: &str,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
 }
 
 /// Results of idempotent creates, per tenant and mode.

@@ -218,7 +218,9 @@ impl DynamoStore {
     ) -> Result<(Vec<Item>, Option<String>), StoreError> {
         let mut out: Vec<Item> = Vec::with_capacity(limit + 1);
         let mut start = start;
-        // A page can come back short of the limit (1 MB responses): keep reading.
+        let mut reads: u32 = 0;
+        // A page can come back short of the limit (1 MB responses, or a filter that left
+        // items out): keep reading, up to `max_reads`.
         loop {
             let (key_condition, consistent) = match options.index {
                 // Index reads are eventually consistent (DynamoDB offers nothing else there).
@@ -233,7 +235,7 @@ impl DynamoStore {
                 .key_condition_expression(key_condition)
                 .consistent_read(consistent)
                 .scan_index_forward(!options.newest_first)
-                .limit(i32::try_from(limit + 1 - out.len()).unwrap_or(i32::MAX))
+                .limit(read_limit(limit + 1 - out.len(), reads, options))
                 .set_exclusive_start_key(start)
                 .set_filter_expression(options.filter.clone())
                 .set_expression_attribute_names(
@@ -248,10 +250,21 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(StoreError::backend)?;
+            reads += 1;
             out.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if out.len() > limit || start.is_none() {
                 break;
+            }
+            // The read budget is spent: a short (even empty) page, continued from where
+            // the reading stopped.
+            if options.max_reads.is_some_and(|max| reads >= max) {
+                let next = start
+                    .as_ref()
+                    .and_then(|key| key.get(keys::SK))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned();
+                return Ok((out, next));
             }
         }
         if out.len() > limit {
@@ -278,4 +291,42 @@ pub(crate) struct PageOptions {
     pub newest_first: bool,
     /// Read this global secondary index (keys `gsi1pk`/`gsi1sk`) instead of the table.
     pub index: Option<&'static str>,
+    /// At most this many Query calls per page (each reads at most 1 MB): a filter that
+    /// matches little then answers a short page and a cursor instead of reading on.
+    pub max_reads: Option<u32>,
+}
+
+/// The `Limit` of a page's next Query, which caps the items it *reads* (a filter drops
+/// some afterwards): what the page still needs, and with a filter four times more on each
+/// further read, so a filter that matches little reaches far within the read budget while
+/// one that matches most reads little more than the page.
+fn read_limit(need: usize, reads: u32, options: &PageOptions) -> i32 {
+    let limit = if options.filter.is_some() {
+        need.saturating_mul(4usize.saturating_pow(reads))
+    } else {
+        need
+    };
+    i32::try_from(limit).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filtered_reads_grow_fourfold_and_unfiltered_ones_ask_for_what_is_missing() {
+        let filtered = PageOptions {
+            filter: Some("x = :x".into()),
+            ..PageOptions::default()
+        };
+        let plain = PageOptions::default();
+        assert_eq!(
+            (0..4)
+                .map(|r| read_limit(21, r, &filtered))
+                .collect::<Vec<_>>(),
+            [21, 84, 336, 1344]
+        );
+        assert_eq!(read_limit(21, 3, &plain), 21);
+        assert_eq!(read_limit(usize::MAX, 2, &filtered), i32::MAX);
+    }
 }

@@ -80,14 +80,17 @@ impl BrandPurge for DynamoStore {
     }
 }
 
-impl CustomerCleanup for DynamoStore {
-    async fn detach_customer_tickets(
+impl DynamoStore {
+    /// Runs one UpdateItem (`update`, with `values`) on each ticket that the
+    /// customer-tickets index lists under the customer (verified or not), on the condition
+    /// that the ticket still names the customer (and so still exists: no stub is
+    /// created). Returns how many tickets it changed.
+    async fn update_customer_tickets(
         &self,
-        org: &OrgId,
-        mode: Mode,
-        brand: &BrandId,
+        (org, mode, brand): (&OrgId, Mode, &BrandId),
         customer: &CustomerId,
-        now: Timestamp,
+        update: &str,
+        values: Item,
     ) -> Result<usize, StoreError> {
         let mut changed = 0;
         for index_pk in [
@@ -111,19 +114,17 @@ impl CustomerCleanup for DynamoStore {
                 let (Some(pk), Some(sk)) = (item.get(keys::PK), item.get(keys::SK)) else {
                     continue;
                 };
+                let mut all = values.clone();
+                all.insert(":c".into(), s(customer.as_str()));
                 let result = self
                     .client
                     .update_item()
                     .table_name(&self.table)
                     .key(keys::PK, pk.clone())
                     .key(keys::SK, sk.clone())
-                    // Still this customer's ticket (and still there: no stub is created).
                     .condition_expression("customerId = :c")
-                    .update_expression(
-                        "REMOVE customerId, customerVerified, gsi1pk, gsi1sk SET updatedAt = :now",
-                    )
-                    .expression_attribute_values(":c", s(customer.as_str()))
-                    .expression_attribute_values(":now", ts(now))
+                    .update_expression(update)
+                    .set_expression_attribute_values(Some(all))
                     .send()
                     .await;
                 match result {
@@ -134,5 +135,43 @@ impl CustomerCleanup for DynamoStore {
             }
         }
         Ok(changed)
+    }
+}
+
+impl CustomerCleanup for DynamoStore {
+    async fn detach_customer_tickets(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        customer: &CustomerId,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.update_customer_tickets(
+            (org, mode, brand),
+            customer,
+            "REMOVE customerId, customerVerified, customerEmail, gsi1pk, gsi1sk \
+             SET updatedAt = :now",
+            [(":now".to_string(), ts(now))].into(),
+        )
+        .await
+    }
+
+    async fn rewrite_customer_email(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        customer: &CustomerId,
+        email: &str,
+    ) -> Result<usize, StoreError> {
+        // Only what `search` reads: the ticket itself did not change (no `updatedAt`).
+        self.update_customer_tickets(
+            (org, mode, brand),
+            customer,
+            "SET customerEmail = :email",
+            [(":email".to_string(), s(email.to_lowercase()))].into(),
+        )
+        .await
     }
 }

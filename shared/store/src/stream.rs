@@ -137,6 +137,28 @@ pub fn removed_customer(record: &StreamRecord) -> Option<(OrgId, Mode, BrandId, 
     (text(&old, keys::SK)? == keys::customer_sk(&id)).then_some((org, mode, brand, id))
 }
 
+/// A customer whose email a `MODIFY` record changed, with the new address: its tenant,
+/// mode and brand come from the partition it lives in.
+pub fn changed_customer_email(
+    record: &StreamRecord,
+) -> Option<(OrgId, Mode, BrandId, CustomerId, String)> {
+    if operation(record) != Some(Operation::Modify) {
+        return None;
+    }
+    let (old, new) = (old_item(record), new_item(record));
+    if kind(&new) != Some("customer") || kind(&old) != Some("customer") {
+        return None;
+    }
+    let email = text(&new, "email")?;
+    if text(&old, "email") == Some(email) {
+        return None;
+    }
+    let (org, mode, brand) = brand_of(&new)?;
+    let id = CustomerId::parse(text(&new, "id")?)?;
+    (text(&new, keys::SK)? == keys::customer_sk(&id))
+        .then(|| (org, mode, brand, id, email.to_string()))
+}
+
 /// The category a `REMOVE` record deleted (by the API's delete, or by a brand's purge):
 /// its tenant, mode and brand come from the partition it lived in.
 pub fn removed_category(record: &StreamRecord) -> Option<(OrgId, Mode, BrandId, CategoryId)> {
@@ -317,6 +339,40 @@ mod tests {
         let other = OrgId::generate(2);
         assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, other.as_str(), b)).is_none());
         assert!(removed_brand(&brand_removal("REMOVE", "brand", &pk, o, "br_nope")).is_none());
+    }
+
+    #[test]
+    fn only_customer_email_changes_are_taken() {
+        let org = OrgId::generate(1);
+        let brand = BrandId::generate(1);
+        let id = CustomerId::generate(1);
+        let pk = crate::keys::brand_partition(&org, Mode::Live, &brand);
+        let sk = crate::keys::customer_sk(&id);
+        let image = |email: &str| {
+            json!({"pk": {"S": pk}, "sk": {"S": sk}, "type": {"S": "customer"},
+                   "id": {"S": id.as_str()}, "email": {"S": email}})
+        };
+        let modify = |old: Value, new: Value| {
+            let mut r = removal(old, false);
+            r.event_name = "MODIFY".into();
+            r.change.new_image = serde_json::from_value(new).unwrap();
+            r
+        };
+        assert_eq!(
+            changed_customer_email(&modify(image("a@x.test"), image("b@x.test"))),
+            Some((
+                org.clone(),
+                Mode::Live,
+                brand.clone(),
+                id.clone(),
+                "b@x.test".into()
+            ))
+        );
+        // A change of name only, or an insert, is not an email change.
+        assert!(changed_customer_email(&modify(image("a@x.test"), image("a@x.test"))).is_none());
+        let mut insert = modify(json!({}), image("b@x.test"));
+        insert.event_name = "INSERT".into();
+        assert!(changed_customer_email(&insert).is_none());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use dispatch_domain::attachment::{Attachment, AttachmentStatus};
 use dispatch_domain::brand::{Brand, Metadata};
-use dispatch_domain::ticket::{AuthorType, Comment, Link, Priority, Status, Ticket};
+use dispatch_domain::ticket::{AuthorType, Comment, Link, Priority, Status, Ticket, search_text};
 use dispatch_domain::{
     AttachmentId, BrandId, CategoryId, CommentId, CustomerId, Email, Mode, OrgId, TicketId,
     Timestamp,
@@ -36,6 +36,9 @@ pub struct TicketPatch {
     pub is_spam: Option<bool>,
     /// Moves the ticket between categories (either side `None`: uncategorized).
     pub category: Option<CategoryMove>,
+    /// The new `searchText`, whenever the title or the body changes
+    /// (`dispatch_domain::ticket::search_text` of the ticket after the change).
+    pub search_text: Option<String>,
 }
 
 /// A ticket's move from the category it was read in to another.
@@ -48,7 +51,8 @@ pub struct CategoryMove {
 /// List filters, all optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TicketFilter {
-    pub status: Option<Status>,
+    /// Any of these (empty: any status).
+    pub status: Vec<Status>,
     pub priority: Option<Priority>,
     pub customer_id: Option<CustomerId>,
     pub source: Option<String>,
@@ -58,7 +62,19 @@ pub struct TicketFilter {
     /// `Some(true)`: only spam; `Some(false)` or `None`: spam left out (the default).
     pub is_spam: Option<bool>,
     pub category_id: Option<CategoryId>,
+    pub assignee_id: Option<String>,
+    pub created_by: Option<String>,
+    /// `Some(true)`: only tickets with a confirmed attachment; `Some(false)`: only those
+    /// without.
+    pub has_attachments: Option<bool>,
+    /// Lower-cased: a substring of the title, the body's first 2 KiB or the customer's
+    /// email.
+    pub search: Option<String>,
 }
+
+/// Query calls a page of the ticket list may make (each reads at most 1 MB): the cost
+/// bound of a filtered list (docs/api.md).
+pub const TICKET_LIST_MAX_READS: u32 = 4;
 
 fn json(m: &Metadata) -> AttributeValue {
     s(m.to_value().to_string())
@@ -114,6 +130,13 @@ fn ticket_item(org: &OrgId, mode: Mode, t: &Ticket) -> Item {
     }
     if let Some(c) = &t.category_id {
         item.insert("categoryId".into(), s(c.as_str()));
+    }
+    item.insert(
+        "searchText".into(),
+        s(search_text(&t.title, t.body.as_deref())),
+    );
+    if let Some(email) = &t.customer_email {
+        item.insert("customerEmail".into(), s(email.to_lowercase()));
     }
     if let Some(by) = &t.created_by {
         item.insert("createdBy".into(), s(by));
@@ -182,6 +205,7 @@ pub(crate) fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         metadata: metadata_field(&r, "metadata")?,
         tags: r.strings("tags")?,
         assignee_id: r.opt_string("assigneeId")?,
+        customer_email: r.opt_string("customerEmail")?,
         category_id: r
             .opt_string("categoryId")?
             .map(|c| CategoryId::parse(&c).ok_or_else(|| corrupt("categoryId")))
@@ -505,6 +529,7 @@ impl TicketStore for DynamoStore {
         field("assigneeId", patch.assignee_id.clone().flatten().map(s));
         field("links", patch.links.as_deref().map(links_attr));
         field("isSpam", patch.is_spam.map(AttributeValue::Bool));
+        field("searchText", patch.search_text.as_deref().map(s));
         field(
             "categoryId",
             moved.and_then(|m| m.to.as_ref()).map(|c| s(c.as_str())),
@@ -704,8 +729,32 @@ impl TicketStore for DynamoStore {
         let mut conditions = vec!["attribute_not_exists(deletedAt)".to_string()];
         let mut options = PageOptions {
             newest_first: filter.newest_first,
+            max_reads: Some(TICKET_LIST_MAX_READS),
             ..PageOptions::default()
         };
+        if !filter.status.is_empty() {
+            let mut any = Vec::with_capacity(filter.status.len());
+            for (i, status) in filter.status.iter().enumerate() {
+                any.push(format!(":f_status{i}"));
+                options
+                    .values
+                    .insert(format!(":f_status{i}"), s(status.as_str()));
+            }
+            conditions.push(format!("#f_status IN ({})", any.join(", ")));
+            options.names.insert("#f_status".into(), "status".into());
+        }
+        if let Some(q) = &filter.search {
+            // Tickets written before `searchText` existed match by their customer only.
+            conditions
+                .push("(contains(#f_searchText, :f_q) OR contains(#f_customerEmail, :f_q))".into());
+            options
+                .names
+                .insert("#f_searchText".into(), "searchText".into());
+            options
+                .names
+                .insert("#f_customerEmail".into(), "customerEmail".into());
+            options.values.insert(":f_q".into(), s(q));
+        }
         let mut add = |attr: &str, op: &str, value: AttributeValue| {
             let name = format!("#f_{attr}");
             let placeholder = format!(":f_{attr}{}", options.values.len());
@@ -713,8 +762,16 @@ impl TicketStore for DynamoStore {
             options.names.insert(name, attr.to_string());
             options.values.insert(placeholder, value);
         };
-        if let Some(v) = filter.status {
-            add("status", "=", s(v.as_str()));
+        if let Some(v) = &filter.assignee_id {
+            add("assigneeId", "=", s(v));
+        }
+        if let Some(v) = &filter.created_by {
+            add("createdBy", "=", s(v));
+        }
+        match filter.has_attachments {
+            Some(true) => add("attachmentCount", ">", n(0)),
+            Some(false) => add("attachmentCount", "=", n(0)),
+            None => {}
         }
         if let Some(v) = filter.priority {
             add("priority", "=", s(v.as_str()));

@@ -194,3 +194,45 @@ pub(crate) fn category_tickets(
     };
     update(u)
 }
+
+impl crate::DynamoStore {
+    /// Sets `sortOrder` to each item's position in `ordered` (`sk`, the `version` read),
+    /// bumping each version (and `updatedAt`, when given), all or none: one transaction
+    /// of at most 100 updates, each conditional on the version read.
+    pub(crate) async fn reorder(
+        &self,
+        partition: &str,
+        ordered: &[(String, u64)],
+        now: Option<dispatch_domain::Timestamp>,
+    ) -> Result<(), StoreError> {
+        let mut writes = Vec::with_capacity(ordered.len());
+        for (position, (sk, version)) in ordered.iter().enumerate() {
+            let mut u = Update::builder()
+                .table_name(self.table())
+                .key(keys::PK, s(partition))
+                .key(keys::SK, s(sk.as_str()))
+                .condition_expression("attribute_exists(pk) AND #version = :version")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":order", n(position))
+                .expression_attribute_values(":next", n(version + 1))
+                .expression_attribute_values(":version", n(*version));
+            u = match now {
+                Some(now) => u
+                    .update_expression("SET sortOrder = :order, updatedAt = :now, #version = :next")
+                    .expression_attribute_values(":now", crate::item::ts(now)),
+                None => u.update_expression("SET sortOrder = :order, #version = :next"),
+            };
+            writes.push(update(u)?);
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| classify(e, &[], ""))?;
+        Ok(())
+    }
+}

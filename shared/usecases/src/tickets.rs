@@ -69,8 +69,8 @@ pub enum TicketCustomer {
     None,
     /// Found or created in the brand by email (API, intake).
     ByEmail(Email, Option<CustomerName>),
-    /// Already known (a portal token names its customer): no lookup.
-    Known(CustomerId),
+    /// Already known (a portal token names its customer and its address): no lookup.
+    Known(CustomerId, Option<Email>),
     /// Found or created by an address nobody proved (an unsigned form post): the ticket
     /// is marked unverified and kept out of that customer's portal.
     Claimed(Email, Option<CustomerName>),
@@ -119,13 +119,20 @@ where
 {
     let now = ctx.clock.now();
     let customer_verified = !matches!(new.customer, TicketCustomer::Claimed(..));
+    let customer_email = match &new.customer {
+        TicketCustomer::ByEmail(email, _) | TicketCustomer::Claimed(email, _) => {
+            Some(email.to_string())
+        }
+        TicketCustomer::Known(_, email) => email.as_ref().map(ToString::to_string),
+        TicketCustomer::None => None,
+    };
     let (customer, customer_id) = match new.customer {
         TicketCustomer::ByEmail(email, name) | TicketCustomer::Claimed(email, name) => {
             let c = find_or_create_customer(ctx, org, mode, &brand.id, email, name, now).await?;
             let id = c.id.clone();
             (Some(c), Some(id))
         }
-        TicketCustomer::Known(id) => (None, Some(id)),
+        TicketCustomer::Known(id, _) => (None, Some(id)),
         TicketCustomer::None => (None, None),
     };
     for _ in 0..NUMBER_ATTEMPTS {
@@ -149,6 +156,7 @@ where
             metadata: new.metadata.clone(),
             tags: new.tags.clone(),
             assignee_id: new.assignee_id.clone(),
+            customer_email: customer_email.clone(),
             category_id: new.category_id.clone(),
             created_by: new.created_by.clone(),
             links: new.links.clone(),
