@@ -26,5 +26,6 @@ mod replay;
 mod routes;
 mod sessions;
 mod storage;
+mod tags;
 mod tickets;
 mod webhooks;

@@ -104,6 +104,35 @@ const ROUTES: &[Row] = &[
         204,
         403,
     ),
+    row("GET", "/v1/brands/{brandId}/tags", None, 200, 200),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/tags",
+        Some(r#"{"name":"matrix"}"#),
+        201,
+        403,
+    ),
+    row(
+        "PATCH",
+        "/v1/brands/{brandId}/tags/{tagId}",
+        Some(r##"{"color":"#16a34a"}"##),
+        200,
+        403,
+    ),
+    row(
+        "DELETE",
+        "/v1/brands/{brandId}/tags/{tagId}",
+        None,
+        204,
+        403,
+    ),
+    row(
+        "POST",
+        "/v1/brands/{brandId}/tags/{tagId}/merge",
+        Some(r#"{"sourceTagIds":["{secondTagId}"]}"#),
+        200,
+        403,
+    ),
     row("GET", "/v1/brands/{brandId}/fields", None, 200, 200),
     row(
         "GET",
@@ -436,6 +465,8 @@ impl Fixture {
         )
         .await;
         let category = post(format!("{b}/categories"), json!({"name": "Billing"})).await;
+        let tag = post(format!("{b}/tags"), json!({"name": "vip"})).await;
+        let second_tag = post(format!("{b}/tags"), json!({"name": "gold"})).await;
         let pending = post(
             format!("{b}/attachments"),
             json!({"filename": "p.txt", "contentType": "text/plain", "size": 2}),
@@ -474,6 +505,11 @@ impl Fixture {
                 ("{secondTicketId}", second),
                 ("{key}", field["key"].as_str().unwrap().to_string()),
                 ("{categoryId}", category["id"].as_str().unwrap().to_string()),
+                ("{tagId}", tag["id"].as_str().unwrap().to_string()),
+                (
+                    "{secondTagId}",
+                    second_tag["id"].as_str().unwrap().to_string(),
+                ),
             ],
         }
     }

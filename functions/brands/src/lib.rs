@@ -12,6 +12,7 @@
 
 pub mod categories;
 pub mod fields;
+pub mod tags;
 mod view;
 
 use dispatch_auth::Principal;

@@ -62,8 +62,7 @@ impl From<&Brand> for BrandView {
     }
 }
 
-/// What deleting a brand would remove. Tags are not stored yet: `tagCount` is 0, kept for
-/// SDK compatibility.
+/// What deleting a brand would remove, by the brand's counters.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletePreview {
@@ -79,7 +78,7 @@ impl DeletePreview {
             ticket_count: brand.ticket_count,
             webhook_count: contents.webhooks,
             category_count: contents.categories,
-            tag_count: 0,
+            tag_count: contents.tags,
         }
     }
 }

@@ -17,10 +17,10 @@ use dispatch_domain::Timestamp;
 use dispatch_domain::attachment;
 use dispatch_files::Files;
 use dispatch_store::stream::{
-    StreamEvent, changed_customer_email, committed_at_millis, expired_pending_upload,
+    StreamEvent, changed_customer_email, changed_tag, committed_at_millis, expired_pending_upload,
     removed_brand, removed_category, removed_customer,
 };
-use dispatch_store::{BrandPurge, CategoryCleanup, CustomerCleanup};
+use dispatch_store::{BrandPurge, CategoryCleanup, CustomerCleanup, TagCleanup};
 use serde_json::{Value, json};
 
 /// The cleanup function's dependencies.
@@ -44,7 +44,7 @@ pub async fn on_stream<S, F>(
     event: StreamEvent,
 ) -> Result<Value, CleanupError>
 where
-    S: BrandPurge + CustomerCleanup + CategoryCleanup,
+    S: BrandPurge + CustomerCleanup + CategoryCleanup + TagCleanup,
     F: Files,
 {
     let mut purged = Vec::new();
@@ -52,7 +52,18 @@ where
     let mut detached = Vec::new();
     let mut uncategorized = Vec::new();
     let mut readdressed = Vec::new();
+    let mut retagged = Vec::new();
     for record in &event.records {
+        if let Some((org, mode, brand, from, to)) = changed_tag(record) {
+            let at = Timestamp::from_unix(committed_at_millis(record) / 1000);
+            let tickets = deps
+                .store
+                .rewrite_ticket_tags(&org, mode, &brand, &from, to.as_deref(), at)
+                .await?;
+            tracing::info!(tickets, "rewrote a tag's name on its tickets");
+            retagged.push(json!({"from": from, "to": to, "tickets": tickets}));
+            continue;
+        }
         if let Some((org, mode, brand, customer, email)) = changed_customer_email(record) {
             let tickets = deps
                 .store
@@ -105,5 +116,6 @@ where
         "detached": detached,
         "uncategorized": uncategorized,
         "readdressed": readdressed,
+        "retagged": retagged,
     }))
 }

@@ -14,7 +14,7 @@ use dispatch_http::{
 };
 use dispatch_store::{
     BrandStore, CategoryMove, CategoryStore, CredentialStore, MemberStore, MergePlan, SessionStore,
-    StoreError, TicketPatch, TicketStore,
+    StoreError, TagStore, TicketPatch, TicketStore,
 };
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -227,7 +227,13 @@ enum Action {
 /// and deleted tickets are skipped, `count` is how many changed.
 pub async fn bulk<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + BrandStore + TicketStore + MemberStore + CategoryStore,
+    S: CredentialStore
+        + SessionStore
+        + BrandStore
+        + TicketStore
+        + MemberStore
+        + CategoryStore
+        + TagStore,
 {
     let principal = authenticate(ctx, &req).await?;
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
@@ -321,7 +327,19 @@ where
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }
+    let mut action = action;
+    let mut new_tags = Vec::new();
+    if let Action::Patch(patch) = &mut action
+        && let Some(names) = patch.tags.take()
+    {
+        let spelt = crate::tags::spell_tags(ctx, &principal, &brand.id, names).await?;
+        patch.tags = Some(spelt.names);
+        new_tags = spelt.new;
+    }
     let count = apply(ctx, &principal, &brand.id, &ids, &action).await?;
+    if count > 0 {
+        crate::tags::create_new_tags(ctx, &principal, &brand.id, &new_tags).await;
+    }
     json(
         StatusCode::OK,
         &json_value!({"success": true, "count": count}),

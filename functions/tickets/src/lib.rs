@@ -9,6 +9,7 @@
 
 mod bulk;
 mod comments;
+mod tags;
 mod view;
 
 pub use bulk::{bulk, merge};
@@ -23,7 +24,7 @@ use dispatch_domain::ticket::{
     parse_title, search_text,
 };
 use dispatch_domain::{
-    BrandId, CategoryId, CustomerId, Email, FieldErrors, MemberId, TicketId, Timestamp,
+    BrandId, CategoryId, CustomerId, Email, FieldErrors, MemberId, TagId, TicketId, Timestamp,
 };
 use dispatch_http::ErrorCode;
 use dispatch_http::pagination::{page_request, page_response};
@@ -34,7 +35,7 @@ use dispatch_http::{
 };
 use dispatch_store::{
     AttachmentStore, BrandStore, CategoryMove, CategoryStore, CredentialStore, CustomerStore,
-    IdempotencyStore, MemberStatus, MemberStore, SessionStore, StoreError, TicketFilter,
+    IdempotencyStore, MemberStatus, MemberStore, SessionStore, StoreError, TagStore, TicketFilter,
     TicketPatch, TicketStore,
 };
 use dispatch_usecases::tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
@@ -163,6 +164,7 @@ where
         + AttachmentStore
         + MemberStore
         + CategoryStore
+        + TagStore
         + IdempotencyStore,
 {
     let principal = authenticate(ctx, &req).await?;
@@ -181,7 +183,13 @@ async fn create_once<S>(
     req: &Request,
 ) -> Reply
 where
-    S: BrandStore + CustomerStore + TicketStore + AttachmentStore + MemberStore + CategoryStore,
+    S: BrandStore
+        + CustomerStore
+        + TicketStore
+        + AttachmentStore
+        + MemberStore
+        + CategoryStore
+        + TagStore,
 {
     let input: CreateInput = parse_json(req)?;
     let mut errors = FieldErrors::new();
@@ -308,6 +316,8 @@ where
     else {
         return Err(ApiError::Internal("validated fields missing".into()));
     };
+    let tags = tags::spell_tags(ctx, principal, &brand.id, tags).await?;
+    let brand_id = brand.id.clone();
     let new = NewTicket {
         id: ticket_id,
         title,
@@ -321,7 +331,7 @@ where
         },
         custom_fields,
         metadata,
-        tags,
+        tags: tags.names,
         assignee_id,
         category_id,
         created_by: Some(created_by),
@@ -346,6 +356,7 @@ where
             }
             Err(e) => return Err(e),
         };
+    tags::create_new_tags(ctx, principal, &brand_id, &tags.new).await;
     json(
         StatusCode::CREATED,
         &TicketView::new(&ticket, customer.as_ref()),
@@ -392,7 +403,7 @@ struct UpdateInput {
 /// (`null` uncategorizes).
 pub async fn update<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + TicketStore + MemberStore + CategoryStore,
+    S: CredentialStore + SessionStore + TicketStore + MemberStore + CategoryStore + TagStore,
 {
     let principal = authenticate(ctx, &req).await?;
     let current = read_live_ticket(ctx, &principal, &req).await?;
@@ -463,6 +474,12 @@ where
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }
+    let mut new_tags = Vec::new();
+    if let Some(names) = patch.tags.take() {
+        let spelt = tags::spell_tags(ctx, &principal, &brand, names).await?;
+        patch.tags = Some(spelt.names);
+        new_tags = spelt.new;
+    }
     match ctx
         .store
         .update_ticket(
@@ -475,7 +492,10 @@ where
         )
         .await
     {
-        Ok(ticket) => json(StatusCode::OK, &TicketView::new(&ticket, None)),
+        Ok(ticket) => {
+            tags::create_new_tags(ctx, &principal, &brand, &new_tags).await;
+            json(StatusCode::OK, &TicketView::new(&ticket, None))
+        }
         Err(e) => Err(ticket_write_error(e)),
     }
 }
@@ -636,6 +656,8 @@ fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
             .and_then(|v| errors.check("createdBy", parse_line(&v, 100))),
         has_attachments: flag_param(req, "hasAttachments", &mut errors),
         search: query_param(req, "search").and_then(|v| errors.check("search", parse_search(&v))),
+        // Read by `list`, which turns the ids into names.
+        tags_any: Vec::new(),
         priority: query_param(req, "priority")
             .and_then(|v| errors.check("priority", Priority::parse(&v))),
         customer_id: query_param(req, "customerId").and_then(|v| {
@@ -675,11 +697,28 @@ fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
 /// `GET /v1/brands/{brandId}/tickets`: newest first unless `order=asc`.
 pub async fn list<S>(ctx: &Context<S>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + BrandStore + CustomerStore + TicketStore,
+    S: CredentialStore + SessionStore + BrandStore + CustomerStore + TicketStore + TagStore,
 {
     let principal = authenticate(ctx, &req).await?;
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
     let mut filter = filter(&req)?;
+    // `tagIds`: tickets naming any of these tags (names are what tickets keep).
+    let mut no_such_tag = false;
+    if let Some(raw) = query_param(&req, "tagIds") {
+        let ids: Option<Vec<TagId>> = raw.split(',').map(TagId::parse).collect();
+        let ids = ids
+            .filter(|ids| (1..=10).contains(&ids.len()))
+            .ok_or_else(|| {
+                ApiError::validation("tagIds", "must be 1-10 tag ids joined by commas")
+            })?;
+        let tags = ctx
+            .store
+            .tags_by_id(&principal.org_id, principal.mode, &brand.id, &ids)
+            .await?;
+        filter.tags_any = tags.into_iter().map(|t| t.name).collect();
+        filter.tags_any.sort();
+        no_such_tag = filter.tags_any.is_empty();
+    }
     // An address no customer has lists nothing, but the page's parameters are still
     // checked (a malformed `limit` or `cursor` is 400 whatever the filter finds).
     let mut no_such_customer = false;
@@ -698,11 +737,11 @@ where
     let key = ctx.cursor_key()?;
     // The cursor is bound to the tenant, mode, brand and the exact filters and order.
     let scope = format!(
-        "tickets:{}:{}:{}:{:?}:{no_such_customer}",
+        "tickets:{}:{}:{}:{:?}:{no_such_customer}:{no_such_tag}",
         principal.org_id, principal.mode, brand.id, filter
     );
     let page = page_request(&req, key, &scope)?;
-    if no_such_customer {
+    if no_such_customer || no_such_tag {
         return page_response(Vec::<TicketView>::new(), None, key, &scope);
     }
     let result = ctx

@@ -141,6 +141,10 @@ prefixed_id!(
     CategoryId, "cat"
 );
 prefixed_id!(
+    /// A brand's ticket tag.
+    TagId, "tag"
+);
+prefixed_id!(
     /// An outbound webhook of a brand.
     WebhookId, "wh"
 );

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod intake;
 pub mod mode;
 pub mod random;
+pub mod tag;
 pub mod ticket;
 pub mod validation;
 pub mod webhook;
@@ -22,7 +23,7 @@ pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use email::Email;
 pub use ids::{
     AccountId, AttachmentId, BrandId, CategoryId, CommentId, CustomerId, DeliveryId, EventId,
-    IntakeToken, KeyId, MemberId, OrgId, SessionId, TicketId, WebhookId,
+    IntakeToken, KeyId, MemberId, OrgId, SessionId, TagId, TicketId, WebhookId,
 };
 pub use mode::Mode;
 pub use validation::{FieldError, FieldErrors};

@@ -76,6 +76,8 @@ error_codes! {
     SessionRequired = "session_required",
     SignatureExpired = "signature_expired",
     SlugTaken = "slug_taken",
+    TagExists = "tag_exists",
+    TagLimitReached = "tag_limit_reached",
     TicketMerged = "ticket_merged",
     TooManyToSort = "too_many_to_sort",
     UnsupportedMediaType = "unsupported_media_type",

@@ -99,6 +99,31 @@ pub(crate) const ROUTES: &[Route] = &[
         query: Query::Only(&[]),
     },
     Route {
+        function: "tags-list",
+        route: "GET /v1/brands/{brandId}/tags",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "tags-create",
+        route: "POST /v1/brands/{brandId}/tags",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "tags-update",
+        route: "PATCH /v1/brands/{brandId}/tags/{tagId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "tags-delete",
+        route: "DELETE /v1/brands/{brandId}/tags/{tagId}",
+        query: Query::Only(&[]),
+    },
+    Route {
+        function: "tags-merge",
+        route: "POST /v1/brands/{brandId}/tags/{tagId}/merge",
+        query: Query::Only(&[]),
+    },
+    Route {
         function: "fields-list-all",
         route: "GET /v1/brands/{brandId}/fields",
         query: Query::Only(&[]),
@@ -243,6 +268,7 @@ pub(crate) const ROUTES: &[Route] = &[
             "createdBy",
             "hasAttachments",
             "search",
+            "tagIds",
         ]),
     },
     Route {

@@ -284,7 +284,8 @@ impl BrandStore for DynamoStore {
         let partition = keys::brand_partition(org, mode, brand);
         let wanted = [
             (partition.clone(), keys::WEBHOOK_COUNT_SK.to_string()),
-            (partition, keys::CATEGORY_COUNT_SK.to_string()),
+            (partition.clone(), keys::CATEGORY_COUNT_SK.to_string()),
+            (partition, keys::TAG_COUNT_SK.to_string()),
         ];
         let mut contents = crate::BrandContents::default();
         for item in self.batch_get(&wanted).await? {
@@ -296,6 +297,7 @@ impl BrandStore for DynamoStore {
             {
                 Some(keys::WEBHOOK_COUNT_SK) => contents.webhooks = count,
                 Some(keys::CATEGORY_COUNT_SK) => contents.categories = count,
+                Some(keys::TAG_COUNT_SK) => contents.tags = count,
                 _ => {}
             }
         }

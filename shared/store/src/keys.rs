@@ -34,6 +34,9 @@
 //! | ticket category | `ORG#{org}#{mode}#BRAND#{brand}` | `CATEGORY#{category}` |
 //! | category name claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CATEGORYNAME#{lower-cased name}` |
 //! | a brand's category count | `ORG#{org}#{mode}#BRAND#{brand}` | `CATEGORYCOUNT` |
+//! | ticket tag | `ORG#{org}#{mode}#BRAND#{brand}` | `TAG#{tag}` |
+//! | tag name claim | `ORG#{org}#{mode}#BRAND#{brand}` | `TAGNAME#{lower-cased name}` |
+//! | a brand's tag count | `ORG#{org}#{mode}#BRAND#{brand}` | `TAGCOUNT` |
 //! | webhook | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOK#{webhook}` |
 //! | a brand's webhook count | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKCOUNT` |
 //! | webhook delivery | `ORG#{org}#{mode}#BRAND#{brand}` | `WEBHOOKDELIVERY#{webhook}#{delivery}` |
@@ -42,7 +45,7 @@ use dispatch_auth::SecretHash;
 use dispatch_domain::field::Entity;
 use dispatch_domain::{
     AttachmentId, BrandId, CategoryId, CommentId, CustomerId, DeliveryId, Email, IntakeToken,
-    KeyId, MemberId, Mode, OrgId, TicketId, WebhookId,
+    KeyId, MemberId, Mode, OrgId, TagId, TicketId, WebhookId,
 };
 
 pub const PK: &str = "pk";
@@ -288,6 +291,19 @@ pub fn category_name_sk(folded_name: &str) -> String {
 }
 
 pub const CATEGORY_COUNT_SK: &str = "CATEGORYCOUNT";
+
+pub const TAG_SK_PREFIX: &str = "TAG#";
+
+pub fn tag_sk(tag: &TagId) -> String {
+    format!("{TAG_SK_PREFIX}{tag}")
+}
+
+/// Claims a (case-folded) tag name within the brand.
+pub fn tag_name_sk(folded_name: &str) -> String {
+    format!("TAGNAME#{folded_name}")
+}
+
+pub const TAG_COUNT_SK: &str = "TAGCOUNT";
 
 /// A webhook's deliveries; their ids are time-sortable, so a descending Query is newest
 /// first.

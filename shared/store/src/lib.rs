@@ -27,6 +27,7 @@ pub mod retry;
 mod sessions;
 #[cfg(feature = "stream")]
 pub mod stream;
+mod tags;
 mod tickets;
 mod tx;
 mod webhooks;
@@ -41,11 +42,12 @@ use dispatch_domain::category::Category;
 use dispatch_domain::customer::Customer;
 use dispatch_domain::field::{Entity, FieldDefinition};
 use dispatch_domain::intake::IntakeEndpoint;
+use dispatch_domain::tag::Tag;
 use dispatch_domain::ticket::{Comment, Status, Ticket};
 use dispatch_domain::webhook::{Webhook, WebhookDelivery, WebhookEvent, WebhookUrl};
 use dispatch_domain::{
     AttachmentId, BrandId, CategoryId, CommentId, CustomerId, Email, IntakeToken, KeyId, MemberId,
-    Mode, OrgId, TicketId, Timestamp, WebhookId,
+    Mode, OrgId, TagId, TicketId, Timestamp, WebhookId,
 };
 use std::future::Future;
 
@@ -61,6 +63,7 @@ pub use tickets::{CategoryMove, CommentPatch, TicketFilter, TicketPatch};
 pub struct BrandContents {
     pub webhooks: u64,
     pub categories: u64,
+    pub tags: u64,
 }
 
 /// Typed configuration, read once at init from the environment the template sets.
@@ -888,6 +891,83 @@ pub trait CategoryStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// A brand's ticket tags.
+pub trait TagStore: Send + Sync {
+    /// All of them (at most 500), by name ignoring case.
+    fn tags(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<Vec<Tag>>> + Send;
+    /// One tag, while its brand exists.
+    fn tag(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        id: &TagId,
+    ) -> impl Future<Output = StoreResult<Option<Tag>>> + Send;
+    /// The tags among `ids` that exist (one BatchGetItem per 100), in no order.
+    fn tags_by_id(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ids: &[TagId],
+    ) -> impl Future<Output = StoreResult<Vec<Tag>>> + Send;
+    /// For each of `names` that a tag holds (ignoring case): its case-folded form → the
+    /// tag's spelling (one BatchGetItem of the name claims).
+    fn tag_spellings(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        names: &[String],
+    ) -> impl Future<Output = StoreResult<std::collections::HashMap<String, String>>> + Send;
+    /// `Conflict("tag")` when the name is taken (ignoring case), `Conflict("limit")` past
+    /// the cap, `NotFound` when the brand is gone.
+    fn create_tag(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        tag: &Tag,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Writes `after` if the tag is still as `before` was read (`NotFound` otherwise);
+    /// `Conflict("tag")` when a new name is taken.
+    fn update_tag(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        before: &Tag,
+        after: &Tag,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes the tags (of one brand), each as read; with `merged_into`, each is first
+    /// marked with the name its tickets' names become. The stream rewrites the tickets.
+    fn delete_tags(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        tags: &[Tag],
+        merged_into: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What the stream does after a tag is renamed, merged or deleted.
+pub trait TagCleanup: Send + Sync {
+    /// On every ticket of the brand naming `from`: the name becomes `to`, or goes
+    /// (`updatedAt` = `now`); idempotent. Returns how many tickets it changed.
+    fn rewrite_ticket_tags(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        from: &str,
+        to: Option<&str>,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
+}
+
 /// What the stream does after a category is deleted.
 pub trait CategoryCleanup: Send + Sync {
     /// Removes `categoryId` from every ticket still naming the category (`updatedAt` =
@@ -1025,7 +1105,7 @@ pub struct Usage {
 }
 
 pub trait BrandStore: Send + Sync {
-    /// How many webhooks and categories the brand holds (its caps' counters, one
+    /// How many webhooks, categories and tags the brand holds (its caps' counters, one
     /// BatchGetItem): what a delete would remove besides its tickets.
     fn brand_contents(
         &self,

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use dispatch_domain::attachment;
 use dispatch_domain::ticket::{Comment, Ticket};
-use dispatch_domain::{BrandId, CategoryId, CustomerId, Mode, OrgId};
+use dispatch_domain::{BrandId, CategoryId, CustomerId, Mode, OrgId, TagId};
 
 pub use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
 
@@ -157,6 +157,35 @@ pub fn changed_customer_email(
     let id = CustomerId::parse(text(&new, "id")?)?;
     (text(&new, keys::SK)? == keys::customer_sk(&id))
         .then(|| (org, mode, brand, id, email.to_string()))
+}
+
+/// What a tag's record means for the names on tickets: (tenant, mode, brand, the old
+/// name, the new one or `None`). A rename (`MODIFY` with another name), a merge (`REMOVE`
+/// of a tag marked `mergedInto`) or a delete (`REMOVE`).
+pub fn changed_tag(
+    record: &StreamRecord,
+) -> Option<(OrgId, Mode, BrandId, String, Option<String>)> {
+    let old = old_item(record);
+    if kind(&old) != Some("tag") {
+        return None;
+    }
+    let (org, mode, brand) = brand_of(&old)?;
+    let id = TagId::parse(text(&old, "id")?)?;
+    (text(&old, keys::SK)? == keys::tag_sk(&id)).then_some(())?;
+    let from = text(&old, "name")?.to_string();
+    let to = match operation(record)? {
+        Operation::Modify => {
+            let new = new_item(record);
+            let to = text(&new, "name")?;
+            if to == from {
+                return None;
+            }
+            Some(to.to_string())
+        }
+        Operation::Remove => text(&old, "mergedInto").map(str::to_string),
+        Operation::Insert => return None,
+    };
+    Some((org, mode, brand, from, to))
 }
 
 /// The category a `REMOVE` record deleted (by the API's delete, or by a brand's purge):
@@ -373,6 +402,63 @@ mod tests {
         let mut insert = modify(json!({}), image("b@x.test"));
         insert.event_name = "INSERT".into();
         assert!(changed_customer_email(&insert).is_none());
+    }
+
+    #[test]
+    fn tag_renames_merges_and_deletes_say_what_names_become() {
+        let org = OrgId::generate(1);
+        let brand = BrandId::generate(1);
+        let id = TagId::generate(1);
+        let pk = crate::keys::brand_partition(&org, Mode::Test, &brand);
+        let sk = crate::keys::tag_sk(&id);
+        let image = |name: &str, merged: Option<&str>| {
+            let mut v = json!({"pk": {"S": pk}, "sk": {"S": sk}, "type": {"S": "tag"},
+                               "id": {"S": id.as_str()}, "name": {"S": name}});
+            if let Some(m) = merged {
+                v["mergedInto"] = json!({"S": m});
+            }
+            v
+        };
+        let at = |event: &str, old: Value, new: Value| {
+            let mut r = removal(old, false);
+            r.event_name = event.into();
+            r.change.new_image = serde_json::from_value(new).unwrap();
+            r
+        };
+        let b = (org.clone(), Mode::Test, brand.clone());
+        assert_eq!(
+            changed_tag(&at("MODIFY", image("vip", None), image("VIP!", None))),
+            Some((
+                b.0.clone(),
+                b.1,
+                b.2.clone(),
+                "vip".into(),
+                Some("VIP!".into())
+            ))
+        );
+        assert_eq!(
+            changed_tag(&at("REMOVE", image("vip", Some("gold")), json!({}))),
+            Some((
+                b.0.clone(),
+                b.1,
+                b.2.clone(),
+                "vip".into(),
+                Some("gold".into())
+            ))
+        );
+        assert_eq!(
+            changed_tag(&at("REMOVE", image("vip", None), json!({}))),
+            Some((b.0.clone(), b.1, b.2.clone(), "vip".into(), None))
+        );
+        // A colour change (same name), or the mark a merge sets first, changes no names.
+        assert!(
+            changed_tag(&at(
+                "MODIFY",
+                image("vip", None),
+                image("vip", Some("gold"))
+            ))
+            .is_none()
+        );
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub struct TicketFilter {
     /// Lower-cased: a substring of the title, the body's first 2 KiB or the customer's
     /// email.
     pub search: Option<String>,
+    /// Tickets naming any of these tags (empty: no tag filter).
+    pub tags_any: Vec<String>,
 }
 
 /// Query calls a page of the ticket list may make (each reads at most 1 MB): the cost
@@ -754,6 +756,15 @@ impl TicketStore for DynamoStore {
                 .names
                 .insert("#f_customerEmail".into(), "customerEmail".into());
             options.values.insert(":f_q".into(), s(q));
+        }
+        if !filter.tags_any.is_empty() {
+            let mut any = Vec::with_capacity(filter.tags_any.len());
+            for (i, name) in filter.tags_any.iter().enumerate() {
+                any.push(format!("contains(#f_tags, :f_tag{i})"));
+                options.values.insert(format!(":f_tag{i}"), s(name));
+            }
+            conditions.push(format!("({})", any.join(" OR ")));
+            options.names.insert("#f_tags".into(), "tags".into());
         }
         let mut add = |attr: &str, op: &str, value: AttributeValue| {
             let name = format!("#f_{attr}");

@@ -78,6 +78,11 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "the key of a ticket field defined on the brand",
     ),
     ("CATEGORY_ID", "a ticket category of the brand"),
+    ("TAG_ID", "a tag of the brand"),
+    (
+        "SECOND_TAG_ID",
+        "another tag of the brand (a merge's source)",
+    ),
     ("TICKET_ID", "a ticket of the brand"),
     (
         "SECOND_TICKET_ID",
@@ -300,6 +305,23 @@ pub async fn fill(stack: &impl Stack, event: &str) -> Result<String, String> {
             201,
         )?;
         values.push(("CATEGORY_ID", text(&category, "id")?));
+    }
+    if needs("TAG_ID") || needs("SECOND_TAG_ID") {
+        for (placeholder, name) in [("TAG_ID", "vip"), ("SECOND_TAG_ID", "gold")] {
+            let tag = ok(
+                "tag",
+                stack
+                    .call(
+                        "POST",
+                        &format!("{brand}/tags"),
+                        key,
+                        Some(json!({"name": name})),
+                    )
+                    .await,
+                201,
+            )?;
+            values.push((placeholder, text(&tag, "id")?));
+        }
     }
     if needs("TICKET_ID") || needs("ATTACHMENT_ID") || needs("COMMENT_ID") {
         let ticket = ok(
