@@ -43,6 +43,39 @@ def _tag(loader, suffix, node):
 CfnLoader.add_multi_constructor("!", _tag)
 
 
+def condition_holds(template, name):
+    """Evaluates a condition of the template with its parameters' defaults, as a deploy
+    that overrides none of them (`!Equals` of a `!Ref` and a literal, `!Not`)."""
+
+    def value(v):
+        if isinstance(v, Tag) and v.name == "Ref":
+            return str(template["Parameters"][v.value].get("Default", ""))
+        return str(v)
+
+    def holds(c):
+        if c.name == "Equals":
+            return value(c.value[0]) == value(c.value[1])
+        if c.name == "Not":
+            return not holds(c.value[0])
+        raise ValueError(f"condition !{c.name} is not modelled")
+
+    return holds(template["Conditions"][name])
+
+
+def resolve(template, v):
+    """`v` with each `!If` replaced by its branch and `!Ref AWS::NoValue` left out."""
+    no_value = lambda x: isinstance(x, Tag) and x.name == "Ref" and x.value == "AWS::NoValue"
+    if isinstance(v, Tag) and v.name == "If":
+        cond, yes, no = v.value
+        return resolve(template, yes if condition_holds(template, cond) else no)
+    if isinstance(v, list):
+        items = [resolve(template, x) for x in v]
+        return [x for x in items if not no_value(x)]
+    if isinstance(v, dict):
+        return {k: resolve(template, x) for k, x in v.items()}
+    return v
+
+
 def create_secrets(sm, template):
     """Every generated secret of the template, by logical id; returns {logical id: ARN}."""
     arns = {}
@@ -209,7 +242,7 @@ def main():
         template = yaml.load(f, Loader=CfnLoader)
 
     (table,) = resources(template, "AWS::DynamoDB::Table")
-    create_table(boto3.client("dynamodb"), table, os.environ["TABLE_NAME"])
+    create_table(boto3.client("dynamodb"), resolve(template, table), os.environ["TABLE_NAME"])
 
     (bucket,) = resources(template, "AWS::S3::Bucket")
     create_bucket(boto3.client("s3"), bucket, os.environ["BUCKET_NAME"])

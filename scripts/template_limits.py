@@ -27,6 +27,7 @@ MAX_BYTES = 512 * 1024       # AWS: 1 MB through S3 (half of it)
 MAX_PARAMETERS = 100         # AWS: 200
 MAX_OUTPUTS = 100            # AWS: 200
 MAX_EVENT_FILTERS = 5        # AWS: 5 filters per event source mapping (a quota raise goes to 10)
+MAX_TABLE_INDEXES = 10       # AWS: 20 global secondary indexes per table
 
 DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:")
 
@@ -64,6 +65,7 @@ def figures(path):
         "processed template bytes": len(text.encode()),
         "parameters": len(processed.get("Parameters", {})),
         "outputs": len(processed.get("Outputs", {})),
+        "table indexes": len(table_indexes(template, {})),
         # The most filters any event source mapping has.
         "event filters": max(
             (len(((r.get("Properties") or {}).get("FilterCriteria") or {}).get("Filters") or [])
@@ -72,6 +74,60 @@ def figures(path):
             default=0,
         ),
     }
+
+
+def table_indexes(template, parameters):
+    """The names of the table's global secondary indexes when deployed with `parameters`
+    (the others at their defaults): `Fn::If` on conditions of `Fn::Equals` of a `Ref`."""
+    def value(v):
+        if isinstance(v, dict) and "Ref" in v:
+            name = v["Ref"]
+            return str(parameters.get(name, template["Parameters"][name].get("Default", "")))
+        return str(v)
+
+    def holds(c):
+        if "Fn::Equals" in c:
+            a, b = c["Fn::Equals"]
+            return value(a) == value(b)
+        if "Fn::Not" in c:
+            return not holds(c["Fn::Not"][0])
+        raise SystemExit(f"condition {c} is not modelled")
+
+    names = []
+    (table,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    for index in table["Properties"].get("GlobalSecondaryIndexes", []):
+        if isinstance(index, dict) and "Fn::If" in index:
+            cond, yes, no = index["Fn::If"]
+            index = yes if holds(template["Conditions"][cond]) else no
+        if isinstance(index, dict) and index.get("Ref") == "AWS::NoValue":
+            continue
+        names.append(index["IndexName"])
+    return names
+
+
+# DynamoDB creates or deletes one global secondary index per table update, and
+# CloudFormation fails a stack update that asks for more. A stack made before the
+# ticket-order indexes deploys TicketOrderIndexes=updated first, then the default: each
+# step must add one index.
+UPGRADE_STEPS = [
+    {"TicketOrderIndexes": "updated"},
+    {},
+]
+# The indexes a stack made before the ticket-order indexes has.
+BEFORE_ORDER_INDEXES = ["customer-tickets"]
+
+
+def upgrade_problems(template):
+    problems = []
+    before = set(BEFORE_ORDER_INDEXES)
+    for step in UPGRADE_STEPS:
+        after = set(table_indexes(template, step))
+        changed = before ^ after
+        if len(changed) > 1:
+            problems.append(f"the upgrade step {step or 'defaults'} changes {len(changed)} "
+                            f"indexes at once: {sorted(changed)}")
+        before = after
+    return problems
 
 
 def over(f):
@@ -83,6 +139,7 @@ def over(f):
         ("parameters", MAX_PARAMETERS),
         ("outputs", MAX_OUTPUTS),
         ("event filters", MAX_EVENT_FILTERS),
+        ("table indexes", MAX_TABLE_INDEXES),
     ]
     return [f"{name} {f[name]} > {bound}" for name, bound in bounds if f[name] > bound]
 
@@ -92,7 +149,8 @@ def main(paths):
     for path in paths:
         f = figures(path)
         print(f"{path}: " + ", ".join(f"{k} {v}" for k, v in f.items()))
-        problems = over(f)
+        template, _ = decode(path)
+        problems = over(f) + upgrade_problems(template)
         for p in problems:
             print(f"  OVER: {p}", file=sys.stderr)
         failed = failed or bool(problems)

@@ -1327,3 +1327,211 @@ async fn search_finds_words_and_addresses_and_follows_their_changes() {
     assert_eq!(long.status, 400, "{}", long.body);
     assert_eq!(long.error_fields(), ["search"]);
 }
+
+/// Lists every page of `query` (`limit=1`, following the cursor): the ids in order.
+async fn walk(app: &TestApp, key: &str, path: &str, query: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}?{query}&limit=1&cursor={c}"),
+            None => format!("{path}?{query}&limit=1"),
+        };
+        let res = app.get(&url, key).await;
+        assert_eq!(res.status, 200, "{url}: {}", res.body);
+        ids.extend(page_ids(&res.body));
+        match res.body["pagination"]["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return ids,
+        }
+        assert!(ids.len() < 50, "{query}: the cursor does not move on");
+    }
+}
+
+/// `sort=updatedAt` (last change first) and `sort=priority` (urgent first, then newest)
+/// read their own indexes: one Query a page, every ticket once across pages, changes and
+/// deletes followed, and a cursor good only for the order it was made in.
+#[tokio::test]
+async fn sort_by_last_change_or_priority_pages_through_its_own_index() {
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let path = tickets(t.brand_id.as_str());
+    let mut open = Vec::new();
+    for (title, priority) in [
+        ("A", "low"),
+        ("B", "urgent"),
+        ("C", "normal"),
+        ("D", "urgent"),
+        ("E", "medium"),
+    ] {
+        app.clock.advance(1);
+        let res = app
+            .post(&path, &t.key, json!({"title": title, "priority": priority}))
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        open.push(res.body["id"].as_str().unwrap().to_string());
+    }
+    let [a, b, c, d, e] = <[String; 5]>::try_from(open).unwrap();
+    let ids = |list: &[&String]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // A changes last; E goes.
+    app.clock.advance(1);
+    let patched = app
+        .patch(&format!("{path}/{a}"), &t.key, json!({"title": "A2"}))
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let gone = app.delete(&format!("{path}/{e}"), &t.key).await;
+    assert!(gone.status == 200 || gone.status == 204, "{}", gone.body);
+
+    app.take_ops();
+    let res = app.get(&format!("{path}?sort=updatedAt"), &t.key).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let (ops, _) = app.take_ops();
+    assert_eq!(ops.iter().filter(|o| *o == "Query").count(), 1, "{ops:?}");
+    assert_eq!(page_ids(&res.body), ids(&[&a, &d, &c, &b]));
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=updatedAt").await,
+        ids(&[&a, &d, &c, &b])
+    );
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=updatedAt&order=asc").await,
+        ids(&[&b, &c, &d, &a])
+    );
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=priority").await,
+        ids(&[&d, &b, &c, &a])
+    );
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=priority&order=asc").await,
+        ids(&[&a, &c, &b, &d])
+    );
+    // A filter applies to the index's reads as to the table's.
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=priority&priority=urgent").await,
+        ids(&[&d, &b])
+    );
+    // A priority change moves the ticket in that order: C is urgent now, between D and B.
+    app.clock.advance(1);
+    let patched = app
+        .patch(
+            &format!("{path}/{c}"),
+            &t.key,
+            json!({"priority": "urgent"}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=priority").await,
+        ids(&[&d, &c, &b, &a])
+    );
+    // ...and a comment is a change: B moves to the front of the updated order.
+    app.clock.advance(1);
+    let comment = app
+        .post(
+            &format!("{path}/{b}/comments"),
+            &t.key,
+            json!({"body": "Any news?"}),
+        )
+        .await;
+    assert_eq!(comment.status, 201, "{}", comment.body);
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=updatedAt").await,
+        ids(&[&b, &c, &a, &d])
+    );
+
+    // A cursor is bound to its order.
+    let first = app
+        .get(&format!("{path}?sort=updatedAt&limit=1"), &t.key)
+        .await;
+    let cursor = first.body["pagination"]["nextCursor"].as_str().unwrap();
+    for query in [
+        format!("sort=priority&limit=1&cursor={cursor}"),
+        format!("limit=1&cursor={cursor}"),
+        "sort=name".to_string(),
+        "sort=".to_string(),
+        "sort=updatedAt&sort=priority".to_string(),
+    ] {
+        let res = app.get(&format!("{path}?{query}"), &t.key).await;
+        assert_eq!(res.status, 400, "{query}: {}", res.body);
+    }
+}
+
+/// Tickets written before the order indexes and `search` existed have none of their
+/// attributes: `ticket-backfill` gives them those, once, without changing `updatedAt`.
+#[tokio::test]
+async fn the_backfill_puts_old_tickets_into_the_orders_and_the_search() {
+    use crate::iam::as_function;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use dispatch_cleanup::backfill::{BackfillReport, BackfillRequest, run};
+    use std::time::Duration;
+    let app = TestApp::new().await;
+    let t = app.tenant(Mode::Live).await;
+    let path = tickets(t.brand_id.as_str());
+    let old = app
+        .post(
+            &path,
+            &t.key,
+            json!({"title": "Printer on fire", "priority": "high"}),
+        )
+        .await;
+    assert_eq!(old.status, 201, "{}", old.body);
+    let old = old.body["id"].as_str().unwrap().to_string();
+    app.clock.advance(1);
+    let new = app.post(&path, &t.key, json!({"title": "Newer"})).await;
+    let new = new.body["id"].as_str().unwrap().to_string();
+    // As it was written before the upgrade.
+    let pk = dispatch_store::keys::brand_partition(&t.org_id, Mode::Live, &t.brand_id);
+    app.raw
+        .update_item()
+        .table_name(&app.table)
+        .key("pk", AttributeValue::S(pk.clone()))
+        .key("sk", AttributeValue::S(format!("TICKET#{old}")))
+        .update_expression("REMOVE ticketsPk, prioritySk, searchText")
+        .send()
+        .await
+        .unwrap();
+    let before = app.get(&format!("{path}/{old}"), &t.key).await.body;
+    for query in ["sort=updatedAt", "sort=priority"] {
+        assert_eq!(walk(&app, &t.key, &path, query).await, vec![new.clone()]);
+    }
+    assert_eq!(walk(&app, &t.key, &path, "search=printer").await.len(), 0);
+
+    let backfill = || {
+        as_function(
+            "ticket-backfill",
+            run(
+                &app.ctx.store,
+                BackfillRequest::default(),
+                Duration::from_secs(60),
+            ),
+        )
+    };
+    let report = backfill().await.unwrap();
+    assert_eq!((report.updated, report.done), (1, true), "{report:?}");
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=priority").await,
+        [old.clone(), new.clone()]
+    );
+    assert_eq!(
+        walk(&app, &t.key, &path, "sort=updatedAt").await,
+        [new.clone(), old.clone()]
+    );
+    assert_eq!(
+        walk(&app, &t.key, &path, "search=printer").await,
+        vec![old.clone()]
+    );
+    // Nothing the API shows changed, `updatedAt` included; a second run finds nothing.
+    assert_eq!(app.get(&format!("{path}/{old}"), &t.key).await.body, before);
+    let again: BackfillReport = backfill().await.unwrap();
+    assert_eq!((again.updated, again.done), (0, true), "{again:?}");
+    // A run picks up where the last one stopped.
+    let request: BackfillRequest =
+        serde_json::from_value(json!({"after": {"pk": pk, "sk": format!("TICKET#{new}")}}))
+            .unwrap();
+    let resumed = as_function(
+        "ticket-backfill",
+        run(&app.ctx.store, request, Duration::ZERO),
+    )
+    .await
+    .unwrap();
+    assert!(resumed.scanned < again.scanned, "{resumed:?} vs {again:?}");
+}

@@ -307,15 +307,11 @@ where
     S: CredentialStore + SessionStore + BrandStore + CategoryStore,
 {
     let (principal, category) = managed_category(ctx, &req).await?;
-    match ctx
-        .store
+    // Gone meanwhile: 404, as the store's `NotFound` always is.
+    ctx.store
         .delete_category(&principal.org_id, principal.mode, &category)
-        .await
-    {
-        Ok(()) => no_content(),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    no_content()
 }
 
 #[derive(Deserialize)]

@@ -404,8 +404,8 @@ where
     S: CredentialStore + SessionStore + BrandStore + FieldStore,
 {
     let (principal, brand, field) = managed_field(ctx, &req).await?;
-    match ctx
-        .store
+    // Gone meanwhile: 404, as the store's `NotFound` always is.
+    ctx.store
         .delete_field(
             &principal.org_id,
             principal.mode,
@@ -413,12 +413,8 @@ where
             field.entity,
             &field.key,
         )
-        .await
-    {
-        Ok(()) => no_content(),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    no_content()
 }
 
 #[derive(Deserialize)]

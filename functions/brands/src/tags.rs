@@ -207,15 +207,11 @@ where
     S: CredentialStore + SessionStore + BrandStore + TagStore,
 {
     let (principal, tag) = managed_tag(ctx, &req).await?;
-    match ctx
-        .store
+    // Gone meanwhile: 404, as the store's `NotFound` always is.
+    ctx.store
         .delete_tags(&principal.org_id, principal.mode, &[tag], None)
-        .await
-    {
-        Ok(()) => no_content(),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    no_content()
 }
 
 #[derive(Deserialize)]

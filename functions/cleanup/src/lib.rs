@@ -13,6 +13,8 @@
 //! longer name it, so its portal view ends), writes a customer's new address on its tickets
 //! (what the ticket list's `search` reads), and uncategorizes a deleted category's tickets.
 
+pub mod backfill;
+
 use dispatch_domain::Timestamp;
 use dispatch_domain::attachment;
 use dispatch_files::Files;

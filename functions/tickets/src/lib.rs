@@ -36,7 +36,7 @@ use dispatch_http::{
 use dispatch_store::{
     AttachmentStore, BrandStore, CategoryMove, CategoryStore, CredentialStore, CustomerStore,
     IdempotencyStore, MemberStatus, MemberStore, SessionStore, StoreError, TagStore, TicketFilter,
-    TicketPatch, TicketStore,
+    TicketPatch, TicketSort, TicketStore,
 };
 use dispatch_usecases::tickets::{NewTicket, TicketCustomer, claim_pending_uploads, open_ticket};
 use lambda_http::Request;
@@ -686,6 +686,9 @@ fn filter(req: &Request) -> Result<TicketFilter, ApiError> {
             )
         }),
         is_spam: flag_param(req, "isSpam", &mut errors),
+        sort: query_param(req, "sort")
+            .and_then(|v| errors.check("sort", TicketSort::parse(&v)))
+            .unwrap_or_default(),
     };
     if errors.is_empty() {
         Ok(f)

@@ -458,15 +458,11 @@ where
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
     require_manager(&principal, &brand)?;
     let id = path_id(&req, "webhookId", WebhookId::parse)?;
-    match ctx
-        .store
+    // Gone meanwhile: 404, as the store's `NotFound` always is.
+    ctx.store
         .delete_webhook(&principal.org_id, principal.mode, &brand.id, &id)
-        .await
-    {
-        Ok(()) => no_content(),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    no_content()
 }
 
 /// `GET /v1/brands/{brandId}/webhooks/{webhookId}/deliveries?limit=`: a bare array, newest

@@ -33,6 +33,19 @@ word_enum!(
     "low, normal, medium, high, urgent"
 );
 
+impl Priority {
+    /// 0 (low) to 4 (urgent): the order of the list's `sort=priority`.
+    pub fn rank(self) -> u8 {
+        match self {
+            Priority::Low => 0,
+            Priority::Normal => 1,
+            Priority::Medium => 2,
+            Priority::High => 3,
+            Priority::Urgent => 4,
+        }
+    }
+}
+
 /// Where a ticket came from: a short lower-case word (`api`, `web`, `email`, `portal`,
 /// `webhook`, or an integration's own name).
 pub fn parse_source(raw: &str) -> Result<String, String> {

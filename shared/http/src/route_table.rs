@@ -269,6 +269,7 @@ pub(crate) const ROUTES: &[Route] = &[
             "hasAttachments",
             "search",
             "tagIds",
+            "sort",
         ]),
     },
     Route {

@@ -94,38 +94,18 @@ impl CategoryStore for DynamoStore {
         mode: Mode,
         category: &Category,
     ) -> Result<(), StoreError> {
-        let brand = &category.brand_id;
-        let partition = keys::brand_partition(org, mode, brand);
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(tx::put_new(
-                &self.table,
-                category_item(&partition, category),
-            )?)
-            .transact_items(tx::put_new(&self.table, name_claim(&partition, category))?)
-            .transact_items(tx::count_up(
-                &self.table,
-                partition.clone(),
-                keys::CATEGORY_COUNT_SK,
-                MAX_CATEGORIES,
-            )?)
-            // The brand must still exist: a category never outlives its brand's purge.
-            .transact_items(tx::exists(
-                &self.table,
-                keys::tenant(org, mode),
-                keys::brand_sk(brand),
-            )?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match tx::failed_at(&e) {
-                Some(1) => StoreError::Conflict("category"),
-                Some(2) => StoreError::Conflict("limit"),
-                _ => tx::classify(e, &[], ""),
-            }),
-        }
+        let partition = keys::brand_partition(org, mode, &category.brand_id);
+        self.create_counted(tx::CountedCreate {
+            org,
+            mode,
+            brand: &category.brand_id,
+            item: category_item(&partition, category),
+            claim: Some(name_claim(&partition, category)),
+            count_sk: keys::CATEGORY_COUNT_SK.to_string(),
+            max: MAX_CATEGORIES,
+            what: "category",
+        })
+        .await
     }
 
     async fn update_category(
@@ -195,18 +175,13 @@ impl CategoryStore for DynamoStore {
         category: &Category,
     ) -> Result<(), StoreError> {
         let partition = keys::brand_partition(org, mode, &category.brand_id);
-        let delete = aws_sdk_dynamodb::types::Delete::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(partition.clone()))
-            .key(keys::SK, s(keys::category_sk(&category.id)))
-            .condition_expression("attribute_exists(pk)");
         self.client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .delete(tx::build(delete.build())?)
-                    .build(),
-            )
+            .transact_items(tx::delete_existing(
+                &self.table,
+                partition.clone(),
+                keys::category_sk(&category.id),
+            )?)
             .transact_items(tx::delete(
                 &self.table,
                 partition.clone(),
@@ -256,26 +231,20 @@ impl CategoryCleanup for DynamoStore {
     ) -> Result<usize, StoreError> {
         // Tickets are not indexed by category: one filtered pass over the brand's tickets
         // (billed per ticket read), once per category delete.
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .filter_expression("categoryId = :c")
-            .expression_attribute_values(":pk", s(keys::brand_partition(org, mode, brand)))
-            .expression_attribute_values(":prefix", s(keys::TICKET_SK_PREFIX))
-            .expression_attribute_values(":c", s(category.as_str()))
-            .projection_expression("pk, sk")
-            .into_paginator()
-            .items()
-            .send();
+        let tickets = self
+            .tickets_where(
+                keys::brand_partition(org, mode, brand),
+                "categoryId = :c",
+                &[(":c", s(category.as_str()))],
+                "pk, sk",
+            )
+            .await?;
         let mut changed = 0;
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(StoreError::backend)?;
+        for item in tickets {
             let (Some(pk), Some(sk)) = (item.get(keys::PK), item.get(keys::SK)) else {
                 continue;
             };
-            let result = self
+            let update = self
                 .client
                 .update_item()
                 .table_name(&self.table)
@@ -285,13 +254,9 @@ impl CategoryCleanup for DynamoStore {
                 .condition_expression("categoryId = :c")
                 .update_expression("REMOVE categoryId SET updatedAt = :now")
                 .expression_attribute_values(":c", s(category.as_str()))
-                .expression_attribute_values(":now", ts(now))
-                .send()
-                .await;
-            match result {
-                Ok(_) => changed += 1,
-                Err(e) if tx::condition_failed(&e) => {}
-                Err(e) => return Err(StoreError::backend(e)),
+                .expression_attribute_values(":now", ts(now));
+            if tx::update_if(update).await? {
+                changed += 1;
             }
         }
         Ok(changed)

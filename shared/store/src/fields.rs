@@ -3,7 +3,7 @@
 
 use crate::item::{Item, Reader, n, s, ts};
 use crate::{DynamoStore, FieldStore, StoreError, keys, tx};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use dispatch_domain::field::{Entity, FieldDefinition, FieldType, MAX_FIELDS_PER_ENTITY};
 use dispatch_domain::{BrandId, Mode, OrgId};
 
@@ -114,32 +114,17 @@ impl FieldStore for DynamoStore {
         field: &FieldDefinition,
     ) -> Result<(), StoreError> {
         let partition = keys::brand_partition(org, mode, brand);
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(tx::put_new(&self.table, field_item(&partition, field))?)
-            .transact_items(tx::count_up(
-                &self.table,
-                partition.clone(),
-                keys::field_count_sk(field.entity),
-                MAX_FIELDS_PER_ENTITY,
-            )?)
-            // The brand must still exist: a definition never outlives its brand's purge.
-            .transact_items(tx::exists(
-                &self.table,
-                keys::tenant(org, mode),
-                keys::brand_sk(brand),
-            )?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match tx::failed_at(&e) {
-                Some(0) => StoreError::Conflict("field"),
-                Some(1) => StoreError::Conflict("limit"),
-                _ => tx::classify(e, &[], ""),
-            }),
-        }
+        self.create_counted(tx::CountedCreate {
+            org,
+            mode,
+            brand,
+            item: field_item(&partition, field),
+            claim: None,
+            count_sk: keys::field_count_sk(field.entity),
+            max: MAX_FIELDS_PER_ENTITY,
+            what: "field",
+        })
+        .await
     }
 
     async fn update_field(
@@ -181,18 +166,13 @@ impl FieldStore for DynamoStore {
         key: &str,
     ) -> Result<(), StoreError> {
         let partition = keys::brand_partition(org, mode, brand);
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(partition.clone()))
-            .key(keys::SK, s(keys::field_sk(entity, key)))
-            .condition_expression("attribute_exists(pk)");
         self.client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .delete(tx::build(delete.build())?)
-                    .build(),
-            )
+            .transact_items(tx::delete_existing(
+                &self.table,
+                partition.clone(),
+                keys::field_sk(entity, key),
+            )?)
             .transact_items(tx::count_down(
                 &self.table,
                 partition,

@@ -24,6 +24,8 @@
 //! | portal origin index (CORS preflights) | `PORTALORIGIN#{origin}` | `{org}#{mode}#{brand}` |
 //! | ticket, in the customer-tickets index | `gsi1pk` = `ORG#{org}#{mode}#BRAND#{brand}#CUSTOMER#{customer}` | `gsi1sk` = `TICKET#{ticket}` |
 //! | unverified ticket (same index, never listed by the portal) | `gsi1pk` = `…#CUSTOMER#{customer}#UNVERIFIED` | `gsi1sk` = `TICKET#{ticket}` |
+//! | ticket, in the tickets-by-updated index | `ticketsPk` = `ORG#{org}#{mode}#BRAND#{brand}` | `updatedAt` (number) |
+//! | ticket, in the tickets-by-priority index | `ticketsPk` = `ORG#{org}#{mode}#BRAND#{brand}` | `prioritySk` = `{rank}#{ticket}` |
 //! | portal magic link | `PORTALLINK#{sha256 hex}` | `PORTALLINK` |
 //! | idempotent result | `ORG#{org}#{mode}` | `IDEMPOTENCY#{sha256}` |
 //! | customer email claim | `ORG#{org}#{mode}#BRAND#{brand}` | `CUSTOMEREMAIL#{email}` |
@@ -43,6 +45,7 @@
 
 use dispatch_auth::SecretHash;
 use dispatch_domain::field::Entity;
+use dispatch_domain::ticket::Priority;
 use dispatch_domain::{
     AttachmentId, BrandId, CategoryId, CommentId, CustomerId, DeliveryId, Email, IntakeToken,
     KeyId, MemberId, Mode, OrgId, TagId, TicketId, WebhookId,
@@ -189,6 +192,29 @@ pub const GSI1_SK: &str = "gsi1sk";
 
 pub fn customer_tickets(org: &OrgId, mode: Mode, brand: &BrandId, customer: &CustomerId) -> String {
     format!("{}#CUSTOMER#{customer}", brand_partition(org, mode, brand))
+}
+
+/// The two ticket-order indexes share a partition key that only tickets carry: their
+/// brand partition, so the indexes hold tickets and nothing else of the brand.
+pub const TICKETS_PK: &str = "ticketsPk";
+/// Tickets by `updatedAt` (a number: seconds), which every write to a ticket sets.
+pub const TICKETS_BY_UPDATED_INDEX: &str = "tickets-by-updated";
+pub const UPDATED_AT: &str = "updatedAt";
+/// Tickets by priority, then id (newest last): sort key [`priority_sk`].
+pub const TICKETS_BY_PRIORITY_INDEX: &str = "tickets-by-priority";
+pub const PRIORITY_SK: &str = "prioritySk";
+
+/// `{rank}#{ticket}`: the rank (0 low … 4 urgent) orders, the time-sortable id breaks ties.
+pub fn priority_sk(priority: Priority, ticket: &TicketId) -> String {
+    format!("{}#{ticket}", priority.rank())
+}
+
+/// The ticket id at the end of a [`priority_sk`], if it is one.
+pub fn ticket_of_priority_sk(sk: &str) -> Option<TicketId> {
+    let (rank, id) = sk.split_once('#')?;
+    (rank.len() == 1 && rank.as_bytes()[0].is_ascii_digit())
+        .then(|| TicketId::parse(id))
+        .flatten()
 }
 
 /// Where a ticket whose customer was not verified (an unsigned form post) sits in the same

@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod attachments;
+mod backfill;
 mod brands;
 mod categories;
 pub mod counter;
@@ -52,11 +53,12 @@ use dispatch_domain::{
 use std::future::Future;
 
 pub use api_keys::{ApiKeyRecord, ScopeChange};
+pub use backfill::BackfillPage;
 pub use brands::{BrandPatch, ProfilePatch};
 pub use idempotency::{Claim, IDEMPOTENCY_LEASE_SECS, IDEMPOTENCY_TTL_SECS, StoredAnswer};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
-pub use tickets::{CategoryMove, CommentPatch, TicketFilter, TicketPatch};
+pub use tickets::{CategoryMove, CommentPatch, TicketFilter, TicketPatch, TicketSort};
 
 /// What a brand holds besides tickets, by its counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -148,6 +148,36 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// The tickets of `partition` that `filter` (over `values`) keeps, with the attributes
+    /// `projection` names: one filtered pass over every page of the brand's tickets (billed
+    /// per ticket read). The stream's fan-out passes read tickets through this.
+    pub(crate) async fn tickets_where(
+        &self,
+        partition: String,
+        filter: &str,
+        values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+        projection: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .filter_expression(filter)
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":prefix", s(keys::TICKET_SK_PREFIX))
+            .projection_expression(projection);
+        for (name, value) in values {
+            request = request.expression_attribute_values(*name, value.clone());
+        }
+        let mut pages = request.into_paginator().items().send();
+        let mut out = Vec::new();
+        while let Some(item) = pages.next().await {
+            out.push(item.map_err(StoreError::backend)?);
+        }
+        Ok(out)
+    }
+
     /// The items at `wanted` (`(pk, sk)` pairs), strongly consistent, in one BatchGetItem
     /// per 100 keys; missing items are simply absent. Keys DynamoDB leaves unprocessed
     /// under load are asked for again (bounded).
@@ -222,16 +252,21 @@ impl DynamoStore {
         // A page can come back short of the limit (1 MB responses, or a filter that left
         // items out): keep reading, up to `max_reads`.
         loop {
-            let (key_condition, consistent) = match options.index {
-                // Index reads are eventually consistent (DynamoDB offers nothing else there).
-                Some(_) => ("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)", false),
-                None => ("pk = :pk AND begins_with(sk, :prefix)", true),
+            // Index reads are eventually consistent (DynamoDB offers nothing else there).
+            let (pk_attr, sk_attr, consistent) = match options.index {
+                Some(index) => (index.pk, index.sk, false),
+                None => (keys::PK, keys::SK, true),
+            };
+            let key_condition = if prefix.is_empty() {
+                format!("{pk_attr} = :pk")
+            } else {
+                format!("{pk_attr} = :pk AND begins_with({sk_attr}, :prefix)")
             };
             let page = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .set_index_name(options.index.map(str::to_string))
+                .set_index_name(options.index.map(|i| i.name.to_string()))
                 .key_condition_expression(key_condition)
                 .consistent_read(consistent)
                 .scan_index_forward(!options.newest_first)
@@ -244,7 +279,9 @@ impl DynamoStore {
                 .set_expression_attribute_values(Some({
                     let mut values = options.values.clone();
                     values.insert(":pk".into(), s(pk.clone()));
-                    values.insert(":prefix".into(), s(prefix));
+                    if !prefix.is_empty() {
+                        values.insert(":prefix".into(), s(prefix));
+                    }
                     values
                 }))
                 .send()
@@ -259,21 +296,13 @@ impl DynamoStore {
             // The read budget is spent: a short (even empty) page, continued from where
             // the reading stopped.
             if options.max_reads.is_some_and(|max| reads >= max) {
-                let next = start
-                    .as_ref()
-                    .and_then(|key| key.get(keys::SK))
-                    .and_then(|v| v.as_s().ok())
-                    .cloned();
+                let next = start.as_ref().and_then(|key| options.cursor_of(key));
                 return Ok((out, next));
             }
         }
         if out.len() > limit {
             out.truncate(limit);
-            let next = out
-                .last()
-                .and_then(|item| item.get(keys::SK))
-                .and_then(|v| v.as_s().ok())
-                .cloned();
+            let next = out.last().and_then(|item| options.cursor_of(item));
             Ok((out, next))
         } else {
             Ok((out, None))
@@ -289,11 +318,33 @@ pub(crate) struct PageOptions {
     pub names: std::collections::HashMap<String, String>,
     pub values: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
     pub newest_first: bool,
-    /// Read this global secondary index (keys `gsi1pk`/`gsi1sk`) instead of the table.
-    pub index: Option<&'static str>,
+    /// Read this global secondary index instead of the table.
+    pub index: Option<Index>,
+    /// What a page's `next` says, from the last item's keys (the table's, and an index's
+    /// when one is read); `None`: its sort key `sk`.
+    pub cursor: Option<fn(&Item) -> Option<String>>,
     /// At most this many Query calls per page (each reads at most 1 MB): a filter that
     /// matches little then answers a short page and a cursor instead of reading on.
     pub max_reads: Option<u32>,
+}
+
+impl PageOptions {
+    fn cursor_of(&self, key: &Item) -> Option<String> {
+        match self.cursor {
+            Some(cursor) => cursor(key),
+            None => key.get(keys::SK).and_then(|v| v.as_s().ok()).cloned(),
+        }
+    }
+}
+
+/// A global secondary index: its name and key attributes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    /// Matched by `begins_with` when a page asks for a prefix (an empty one: the whole
+    /// partition, in this key's order).
+    pub sk: &'static str,
 }
 
 /// The `Limit` of a page's next Query, which caps the items it *reads* (a filter drops

@@ -116,7 +116,7 @@ impl DynamoStore {
                 };
                 let mut all = values.clone();
                 all.insert(":c".into(), s(customer.as_str()));
-                let result = self
+                let request = self
                     .client
                     .update_item()
                     .table_name(&self.table)
@@ -124,13 +124,9 @@ impl DynamoStore {
                     .key(keys::SK, sk.clone())
                     .condition_expression("customerId = :c")
                     .update_expression(update)
-                    .set_expression_attribute_values(Some(all))
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => changed += 1,
-                    Err(e) if crate::tx::condition_failed(&e) => {}
-                    Err(e) => return Err(StoreError::backend(e)),
+                    .set_expression_attribute_values(Some(all));
+                if crate::tx::update_if(request).await? {
+                    changed += 1;
                 }
             }
         }

@@ -125,32 +125,17 @@ impl TagStore for DynamoStore {
 
     async fn create_tag(&self, org: &OrgId, mode: Mode, tag: &Tag) -> Result<(), StoreError> {
         let partition = keys::brand_partition(org, mode, &tag.brand_id);
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(tx::put_new(&self.table, tag_item(&partition, tag))?)
-            .transact_items(tx::put_new(&self.table, name_claim(&partition, tag))?)
-            .transact_items(tx::count_up(
-                &self.table,
-                partition.clone(),
-                keys::TAG_COUNT_SK,
-                MAX_TAGS,
-            )?)
-            .transact_items(tx::exists(
-                &self.table,
-                keys::tenant(org, mode),
-                keys::brand_sk(&tag.brand_id),
-            )?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match tx::failed_at(&e) {
-                Some(1) => StoreError::Conflict("tag"),
-                Some(2) => StoreError::Conflict("limit"),
-                _ => tx::classify(e, &[], ""),
-            }),
-        }
+        self.create_counted(tx::CountedCreate {
+            org,
+            mode,
+            brand: &tag.brand_id,
+            item: tag_item(&partition, tag),
+            claim: Some(name_claim(&partition, tag)),
+            count_sk: keys::TAG_COUNT_SK.to_string(),
+            max: MAX_TAGS,
+            what: "tag",
+        })
+        .await
     }
 
     async fn update_tag(
@@ -247,16 +232,11 @@ impl TagStore for DynamoStore {
         for chunk in tags.chunks(DELETES_PER_TRANSACTION) {
             let mut writes = Vec::with_capacity(chunk.len() * 2 + 1);
             for t in chunk {
-                let delete = aws_sdk_dynamodb::types::Delete::builder()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(partition.clone()))
-                    .key(keys::SK, s(keys::tag_sk(&t.id)))
-                    .condition_expression("attribute_exists(pk)");
-                writes.push(
-                    TransactWriteItem::builder()
-                        .delete(tx::build(delete.build())?)
-                        .build(),
-                );
+                writes.push(tx::delete_existing(
+                    &self.table,
+                    partition.clone(),
+                    keys::tag_sk(&t.id),
+                )?);
                 writes.push(tx::delete(
                     &self.table,
                     partition.clone(),
@@ -293,23 +273,16 @@ impl TagCleanup for DynamoStore {
         // Tickets are not indexed by tag: one filtered pass over the brand's tickets. The
         // filter is exact; names are compared ignoring case below (tickets spell names as
         // their tags do, so an exact match finds them).
-        let partition = keys::brand_partition(org, mode, brand);
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .filter_expression("contains(tags, :from)")
-            .expression_attribute_values(":pk", s(partition))
-            .expression_attribute_values(":prefix", s(keys::TICKET_SK_PREFIX))
-            .expression_attribute_values(":from", s(from))
-            .projection_expression("pk, sk, tags")
-            .into_paginator()
-            .items()
-            .send();
+        let tickets = self
+            .tickets_where(
+                keys::brand_partition(org, mode, brand),
+                "contains(tags, :from)",
+                &[(":from", s(from))],
+                "pk, sk, tags",
+            )
+            .await?;
         let mut changed = 0;
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(StoreError::backend)?;
+        for item in tickets {
             let (Some(pk), Some(sk)) = (item.get(keys::PK), item.get(keys::SK)) else {
                 continue;
             };
@@ -320,7 +293,7 @@ impl TagCleanup for DynamoStore {
                 if after == names {
                     break;
                 }
-                let result = self
+                let update = self
                     .client
                     .update_item()
                     .table_name(&self.table)
@@ -330,32 +303,26 @@ impl TagCleanup for DynamoStore {
                     .update_expression("SET tags = :after, updatedAt = :now")
                     .expression_attribute_values(":before", list(names.iter().cloned()))
                     .expression_attribute_values(":after", list(after.iter().cloned()))
-                    .expression_attribute_values(":now", ts(now))
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => {
-                        changed += 1;
-                        break;
-                    }
-                    Err(e) if tx::condition_failed(&e) => {
-                        let Some(now_item) = self
-                            .get(
-                                pk.as_s()
-                                    .map_err(|_| StoreError::Corrupt("pk".into()))?
-                                    .clone(),
-                                sk.as_s()
-                                    .map_err(|_| StoreError::Corrupt("sk".into()))?
-                                    .clone(),
-                            )
-                            .await?
-                        else {
-                            break;
-                        };
-                        names = Reader(&now_item).strings("tags")?;
-                    }
-                    Err(e) => return Err(StoreError::backend(e)),
+                    .expression_attribute_values(":now", ts(now));
+                if tx::update_if(update).await? {
+                    changed += 1;
+                    break;
                 }
+                // Changed meanwhile: read the tags again (a ticket gone is left alone).
+                let Some(now_item) = self
+                    .get(
+                        pk.as_s()
+                            .map_err(|_| StoreError::Corrupt("pk".into()))?
+                            .clone(),
+                        sk.as_s()
+                            .map_err(|_| StoreError::Corrupt("sk".into()))?
+                            .clone(),
+                    )
+                    .await?
+                else {
+                    break;
+                };
+                names = Reader(&now_item).strings("tags")?;
             }
         }
         Ok(changed)

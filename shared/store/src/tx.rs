@@ -31,6 +31,18 @@ pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
         == Some("ConditionalCheckFailedException")
 }
 
+/// Sends a conditional `UpdateItem`: true when it wrote, false when its condition failed
+/// (the item went or changed meanwhile, which the fan-out passes skip).
+pub(crate) async fn update_if(
+    request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+) -> Result<bool, StoreError> {
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(StoreError::backend(e)),
+    }
+}
+
 /// An unconditional `Delete` of (`pk`, `sk`) inside a transaction.
 pub(crate) fn delete(
     table: &str,
@@ -41,6 +53,23 @@ pub(crate) fn delete(
         .table_name(table)
         .key(keys::PK, s(pk))
         .key(keys::SK, s(sk));
+    Ok(TransactWriteItem::builder()
+        .delete(build(d.build())?)
+        .build())
+}
+
+/// A `Delete` of (`pk`, `sk`) inside a transaction, on the condition that the item is there:
+/// a delete racing another fails the whole transaction (`NotFound` through [`classify`]).
+pub(crate) fn delete_existing(
+    table: &str,
+    pk: String,
+    sk: impl Into<String>,
+) -> Result<TransactWriteItem, StoreError> {
+    let d = Delete::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .condition_expression("attribute_exists(pk)");
     Ok(TransactWriteItem::builder()
         .delete(build(d.build())?)
         .build())
@@ -195,7 +224,58 @@ pub(crate) fn category_tickets(
     update(u)
 }
 
+/// A brand's item whose number per brand is capped: what [`create_counted`] writes.
+///
+/// [`create_counted`]: crate::DynamoStore::create_counted
+pub(crate) struct CountedCreate<'a> {
+    pub org: &'a dispatch_domain::OrgId,
+    pub mode: dispatch_domain::Mode,
+    pub brand: &'a dispatch_domain::BrandId,
+    pub item: Item,
+    /// A uniqueness claim (a name) written with the item, if it has one.
+    pub claim: Option<Item>,
+    pub count_sk: String,
+    pub max: u64,
+    /// What a taken claim (or, without one, an existing item) is a `Conflict` of.
+    pub what: &'static str,
+}
+
 impl crate::DynamoStore {
+    /// One transaction: Put the item (new) [+ Put its claim (new)] + the brand's count up,
+    /// under `max` + a check that the brand is still there (an item never outlives its
+    /// brand's purge). A taken claim is `Conflict(what)`, a full count `Conflict("limit")`.
+    pub(crate) async fn create_counted(&self, c: CountedCreate<'_>) -> Result<(), StoreError> {
+        let partition = keys::brand_partition(c.org, c.mode, c.brand);
+        let mut writes = vec![put_new(&self.table, c.item)?];
+        let unique = if let Some(claim) = c.claim {
+            writes.push(put_new(&self.table, claim)?);
+            1
+        } else {
+            0
+        };
+        let count_at = writes.len();
+        writes.push(count_up(&self.table, partition, c.count_sk, c.max)?);
+        writes.push(exists(
+            &self.table,
+            keys::tenant(c.org, c.mode),
+            keys::brand_sk(c.brand),
+        )?);
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match failed_at(&e) {
+                Some(i) if i == unique => StoreError::Conflict(c.what),
+                Some(i) if i == count_at => StoreError::Conflict("limit"),
+                _ => classify(e, &[], ""),
+            }),
+        }
+    }
+
     /// Sets `sortOrder` to each item's position in `ordered` (`sk`, the `version` read),
     /// bumping each version (and `updatedAt`, when given), all or none: one transaction
     /// of at most 100 updates, each conditional on the version read.
@@ -208,7 +288,7 @@ impl crate::DynamoStore {
         let mut writes = Vec::with_capacity(ordered.len());
         for (position, (sk, version)) in ordered.iter().enumerate() {
             let mut u = Update::builder()
-                .table_name(self.table())
+                .table_name(&self.table)
                 .key(keys::PK, s(partition))
                 .key(keys::SK, s(sk.as_str()))
                 .condition_expression("attribute_exists(pk) AND #version = :version")
@@ -227,7 +307,7 @@ impl crate::DynamoStore {
         if writes.is_empty() {
             return Ok(());
         }
-        self.client()
+        self.client
             .transact_write_items()
             .set_transact_items(Some(writes))
             .send()
