@@ -414,7 +414,32 @@ async fn bad_bodies_are_refused_and_create_nothing() {
         );
         assert!(res.body["code"].is_string());
     }
+    // An unsigned endpoint reads no signature, but refuses one sent malformed.
+    let good = r#"{"subject": "Hi", "message": "There"}"#;
+    for (header, value) in [
+        ("X-Dispatch-Signature", ""),
+        ("X-Dispatch-Signature", "sha256=zz"),
+        ("X-Dispatch-Timestamp", "yesterday"),
+    ] {
+        let res = post_form(&app, token, "application/json", good, &[(header, value)]).await;
+        assert_eq!(res.status, 400, "{header}: {value:?} → {}", res.body);
+        assert_eq!(res.body["errors"][0]["field"], header, "{}", res.body);
+    }
     assert!(tickets(&app, &t).await.is_empty());
+    let signed = sign(b"any", good.as_bytes(), None);
+    let res = post_form(
+        &app,
+        token,
+        "application/json",
+        good,
+        &[("X-Dispatch-Signature", signed.as_str())],
+    )
+    .await;
+    assert_eq!(
+        res.status, 201,
+        "a well-formed one is not read: {}",
+        res.body
+    );
     let unsupported = post_form(&app, token, "text/plain", "hello", &[]).await;
     assert_eq!(unsupported.status, 415);
     assert_eq!(unsupported.body["code"], "unsupported_media_type");

@@ -297,6 +297,23 @@ where
                 SignatureError::Stale => "X-Dispatch-Timestamp is more than 5 minutes off.",
             },
         })?;
+    } else {
+        // An unsigned endpoint reads no signature, but one sent malformed is refused like
+        // any other malformed input (a sender that means to sign learns it does not).
+        let form = |name: &str, ok: fn(&str) -> bool, message: &str| match req.headers().get(name) {
+            Some(v) if !v.to_str().is_ok_and(ok) => Err(ApiError::validation(name, message)),
+            _ => Ok(()),
+        };
+        form(
+            "X-Dispatch-Signature",
+            intake_signature::signature_well_formed,
+            "must be sha256=<hex HMAC-SHA256>",
+        )?;
+        form(
+            "X-Dispatch-Timestamp",
+            intake_signature::timestamp_well_formed,
+            "must be unix seconds",
+        )?;
     }
     enforce_limits(ctx, &endpoint, &req).await?;
     let key = req

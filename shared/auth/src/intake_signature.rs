@@ -78,6 +78,20 @@ pub fn verify(
     Ok(())
 }
 
+/// Whether an `X-Dispatch-Signature` value has its form (`sha256=<64 hex digits>`),
+/// whatever it signs: what an unsigned endpoint still checks of one it is sent.
+pub fn signature_well_formed(signature: &str) -> bool {
+    signature
+        .strip_prefix(SIGNATURE_PREFIX)
+        .and_then(decode_mac)
+        .is_some()
+}
+
+/// Whether an `X-Dispatch-Timestamp` value has its form (unix seconds).
+pub fn timestamp_well_formed(timestamp: &str) -> bool {
+    parse_timestamp(timestamp).is_ok()
+}
+
 /// The `X-Dispatch-Signature` value a sender computes: `sha256=<lowercase hex>` over `body`,
 /// or over `"{timestamp}.{body}"` when it also sends `X-Dispatch-Timestamp: {timestamp}`.
 pub fn sign(secret: &[u8], body: &[u8], timestamp: Option<i64>) -> String {
@@ -141,6 +155,28 @@ fn parse_timestamp(raw: &str) -> Result<i64, SignatureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_forms_are_checked_without_a_secret() {
+        assert!(signature_well_formed(&sign(b"k", b"body", None)));
+        assert!(signature_well_formed(&format!(
+            "sha256={}",
+            "aB".repeat(32)
+        )));
+        for bad in [
+            "",
+            "sha256=",
+            "sha1=00",
+            &format!("sha256={}", "0".repeat(63)),
+            &format!("sha256={}g", "0".repeat(63)),
+        ] {
+            assert!(!signature_well_formed(bad), "{bad:?}");
+        }
+        assert!(timestamp_well_formed("1764583200"));
+        for bad in ["", "-1", "1.5", "12345678901234567890123"] {
+            assert!(!timestamp_well_formed(bad), "{bad:?}");
+        }
+    }
 
     const SECRET: &[u8] = b"whsec_test_secret";
     const BODY: &[u8] = br#"{"subject":"Printer on fire","email":"ada@example.com"}"#;
