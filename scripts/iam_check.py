@@ -60,6 +60,9 @@ def resource_kind(resource):
             return ("index", text.rsplit("/", 1)[1])
         if resource.name == "Sub" and text == "${AttachmentsBucket.Arn}/*":
             return ("objects",)
+        # Raw inbound mail: narrower in AWS; records carry no keys, so here it is objects.
+        if resource.name == "Sub" and text == "${AttachmentsBucket.Arn}/inbound/*":
+            return ("objects",)
         if resource.name == "Sub" and ":ses:" in text and text.endswith(":identity/*"):
             return ("ses-identity",)
         if resource.name == "Ref":

@@ -89,6 +89,7 @@ AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$mail_port
 TABLE_NAME=dispatch-local
 BUCKET_NAME=dispatch-local-attachments
 SENDER_ADDRESS=no-reply@dispatch.local
+INBOUND_DOMAIN=support.dispatch.test
 STAGE=local
 RUST_LOG=info
 PORTAL_ACTIVE_KEY=a

@@ -555,7 +555,9 @@ async fn the_brand_profile_is_set_cleared_and_checked() {
     assert_eq!(b["fromName"], "Acme Support");
     assert_eq!(b["fromEmail"], "help@acme.example");
     assert_eq!(b["autoresponseEnabled"], true);
-    assert_eq!(b["inboundEmailEnabled"], false);
+    // The suite's functions are configured with an inbound domain, as a stack with
+    // `InboundDomain` is.
+    assert_eq!(b["inboundEmailEnabled"], true);
     let one = format!("/v1/brands/{}", b["id"].as_str().unwrap());
     assert_eq!(app.get(&one, &t.key).await.body, created.body, "as stored");
 

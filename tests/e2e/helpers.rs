@@ -362,6 +362,8 @@ pub fn page_ids(page: &Value) -> Vec<String> {
 
 /// The dashboard origin the test configuration trusts for cookie-authenticated writes.
 pub const DASHBOARD_ORIGIN: &str = "https://app.dispatch.test";
+/// The inbound mail domain the suite's functions are configured with.
+pub const INBOUND_DOMAIN: &str = "support.dispatch.test";
 
 pub struct TestApp {
     pub ctx: Context<DynamoStore>,
@@ -374,6 +376,8 @@ pub struct TestApp {
     /// The portal's: the attachment routes', and the sign-in link route's (real SESv2).
     pub portal: Portal<DynamoStore, S3Files>,
     pub portal_mail: PortalMail<DynamoStore, SesMailer>,
+    /// The inbound mail function's: a real S3 client, the suite's inbound domain.
+    pub inbound: dispatch_email::Inbound<DynamoStore, S3Files>,
     /// The webhook functions': the KMS key in the emulator, and the local allowance on
     /// (as `scripts/dev` runs them: test-mode webhooks may target 127.0.0.1).
     pub webhooks: Webhooks<DynamoStore>,
@@ -448,6 +452,7 @@ impl TestApp {
         let auth = AuthConfig {
             dashboard_origins: vec![DASHBOARD_ORIGIN.to_string()],
             cookie_secure: true,
+            inbound_domain: Some(INBOUND_DOMAIN.to_string()),
         };
         let sender = required_env("SENDER_ADDRESS");
         let signin = SignIn {
@@ -486,6 +491,14 @@ impl TestApp {
         let portal_mail = PortalMail {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
             mailer: SesMailer::new(recorded_ses(&sdk, mail), required_env("SENDER_ADDRESS")),
+        };
+        let inbound = dispatch_email::Inbound {
+            ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
+            files: S3Files::new(recorded_s3(&sdk, data), required_env("BUCKET_NAME")),
+            config: dispatch_email::MailConfig {
+                domain: INBOUND_DOMAIN.to_string(),
+                own_addresses: vec![required_env("SENDER_ADDRESS").to_ascii_lowercase()],
+            },
         };
         let webhooks = Webhooks {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
@@ -534,6 +547,7 @@ impl TestApp {
             intake,
             portal,
             portal_mail,
+            inbound,
             webhooks,
             webhook_events,
             webhook_deliver,

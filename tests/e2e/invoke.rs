@@ -502,3 +502,31 @@ async fn the_webhook_deliver_binary_posts_a_queued_delivery() {
     assert_eq!(stored.status, DeliveryStatus::Success);
     assert_eq!(stored.response_code, Some(204));
 }
+
+/// The inbound mail function's real binary, given SES's receipt event from events/mail/
+/// for a message stored where the rule's S3 action puts it, opens a ticket.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_email_inbound_binary_turns_a_received_message_into_a_ticket() {
+    use crate::email::{AUTHENTIC, address, fixture, new_ses_id, receipt_event, store_raw};
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let brand = tenant.brand_id.to_string();
+    let ses_id = new_ses_id();
+    store_raw(&app, &ses_id, fixture("plain.eml", &brand, None)).await;
+    let event = receipt_event(&ses_id, &address(&brand), AUTHENTIC);
+    let mut env = function_env(&app, "email-inbound", &[]);
+    env.push((
+        "INBOUND_DOMAIN".into(),
+        crate::helpers::INBOUND_DOMAIN.into(),
+    ));
+    let answer = run_binary("email-inbound", event, env).await;
+    assert_eq!(answer["outcomes"][0]["outcome"], "opened", "{answer}");
+    assert_eq!(answer["outcomes"][0]["verified"], true, "{answer}");
+    let ticket = answer["outcomes"][0]["ticket"].as_str().unwrap();
+    let shown = app
+        .get(&format!("/v1/brands/{brand}/tickets/{ticket}"), &tenant.key)
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.body["title"], "Cannot log in");
+    assert_eq!(shown.body["source"], "email");
+}

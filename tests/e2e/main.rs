@@ -13,6 +13,7 @@ mod categories;
 mod comments;
 mod consistency;
 mod customers;
+mod email;
 mod faults;
 mod fields;
 mod iam;

@@ -34,10 +34,17 @@ async fn tenant_items_are_keyed_by_organization_and_mode() {
     let items = app.raw_items_containing(tenant.brand_id.as_str()).await;
     assert!(!items.is_empty());
     let pk = format!("ORG#{}#live", tenant.org_id);
+    // The one item outside: the inbound mail route, found by the brand id an address
+    // carries, which names its tenant and mode.
+    let route = format!("BRANDMAIL#{}", tenant.brand_id);
+    let (routes, tenant_items): (Vec<&String>, Vec<&String>) =
+        items.iter().partition(|i| i.contains(&route));
     assert!(
-        items.iter().all(|i| i.contains(&pk)),
-        "brand items live under {pk}: {items:?}"
+        tenant_items.iter().all(|i| i.contains(&pk)),
+        "brand items live under {pk}: {tenant_items:?}"
     );
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert!(routes[0].contains(tenant.org_id.as_str()) && routes[0].contains("\"live\""));
 }
 
 #[tokio::test]

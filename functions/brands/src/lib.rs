@@ -50,7 +50,7 @@ pub async fn list<S: CredentialStore + SessionStore + BrandStore>(
     let views: Vec<BrandView> = brands
         .iter()
         .filter(|b| principal.can_access_brand(&b.id))
-        .map(BrandView::from)
+        .map(|b| BrandView::new(b, ctx.auth.inbound_domain.is_some()))
         .collect();
     json(StatusCode::OK, &views)
 }
@@ -214,7 +214,10 @@ async fn create_once<S: BrandStore>(
         updated_at: now,
     };
     match ctx.store.create_brand(principal.mode, &brand).await {
-        Ok(()) => json(StatusCode::CREATED, &BrandView::from(&brand)),
+        Ok(()) => json(
+            StatusCode::CREATED,
+            &BrandView::new(&brand, ctx.auth.inbound_domain.is_some()),
+        ),
         Err(StoreError::Conflict(_)) => Err(slug_taken()),
         Err(e) => Err(e.into()),
     }
@@ -317,7 +320,10 @@ pub async fn get<S: CredentialStore + SessionStore + BrandStore>(
 ) -> Reply {
     let principal = authenticate(ctx, &req).await?;
     let brand = reachable_brand(&ctx.store, &principal, &req).await?;
-    json(StatusCode::OK, &BrandView::from(&brand))
+    json(
+        StatusCode::OK,
+        &BrandView::new(&brand, ctx.auth.inbound_domain.is_some()),
+    )
 }
 
 /// `PATCH /v1/brands/{brandId}`: changes only the fields sent.
@@ -361,10 +367,16 @@ pub async fn update<S: CredentialStore + SessionStore + BrandStore>(
 
     // Nothing to change: answer with the brand as it is, without a write.
     if patch == BrandPatch::default() {
-        return json(StatusCode::OK, &BrandView::from(&brand));
+        return json(
+            StatusCode::OK,
+            &BrandView::new(&brand, ctx.auth.inbound_domain.is_some()),
+        );
     }
     let updated = write_patch(ctx, &principal, brand, patch).await?;
-    json(StatusCode::OK, &BrandView::from(&updated))
+    json(
+        StatusCode::OK,
+        &BrandView::new(&updated, ctx.auth.inbound_domain.is_some()),
+    )
 }
 
 /// `GET /v1/brands/{brandId}/schema`: the brand's ticket schema, `{}` when unset. Stored for

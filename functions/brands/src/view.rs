@@ -26,14 +26,15 @@ pub struct BrandView {
     autoresponse_enabled: bool,
     autoresponse_subject: Option<String>,
     autoresponse_body: Option<String>,
-    /// Read-only: `false` until inbound email exists.
+    /// Read-only: whether the deployment receives mail for brands (`InboundDomain`).
     inbound_email_enabled: bool,
     created_at: String,
     updated_at: String,
 }
 
-impl From<&Brand> for BrandView {
-    fn from(b: &Brand) -> BrandView {
+impl BrandView {
+    /// The brand as shown; `inbound` is whether the deployment receives mail for brands.
+    pub fn new(b: &Brand, inbound: bool) -> BrandView {
         BrandView {
             id: b.id.to_string(),
             account_id: b.org_id.to_string(),
@@ -55,7 +56,7 @@ impl From<&Brand> for BrandView {
             autoresponse_enabled: b.profile.autoresponse_enabled,
             autoresponse_subject: b.profile.autoresponse_subject.clone(),
             autoresponse_body: b.profile.autoresponse_body.clone(),
-            inbound_email_enabled: false,
+            inbound_email_enabled: inbound,
             created_at: b.created_at.to_rfc3339(),
             updated_at: b.updated_at.to_rfc3339(),
         }

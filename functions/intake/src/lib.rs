@@ -353,22 +353,11 @@ async fn enforce_limits<S: RateLimitStore>(
 ) -> Result<(), ApiError> {
     // Buckets hold hashes: the table stores neither the form's token nor who posted.
     let endpoint_hash = SecretHash::of(endpoint.token.as_str()).to_hex();
-    let mut limits: Vec<Limit> = ENDPOINT_LIMITS
-        .iter()
-        .map(|&(window_secs, limit)| Limit {
-            bucket: format!("in-ep#{endpoint_hash}"),
-            window_secs,
-            limit,
-        })
-        .collect();
+    let mut limits = Limit::each(&format!("in-ep#{endpoint_hash}"), &ENDPOINT_LIMITS);
     if endpoint.signing_secret.is_none() {
         let ip = client_ip(req).unwrap_or_else(|| "unknown".into());
         let address = SecretHash::of(&format!("{endpoint_hash}\n{ip}")).to_hex();
-        limits.extend(ADDRESS_LIMITS.iter().map(|&(window_secs, limit)| Limit {
-            bucket: format!("in-ip#{address}"),
-            window_secs,
-            limit,
-        }));
+        limits.extend(Limit::each(&format!("in-ip#{address}"), &ADDRESS_LIMITS));
     }
     rate_limit::enforce(&ctx.store, &limits, ctx.clock.now()).await
 }

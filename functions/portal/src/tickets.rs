@@ -392,7 +392,7 @@ where
                 };
                 match ctx
                     .store
-                    .add_comment(&claims.org, claims.mode, &claims.brand, &comment, None)
+                    .add_comment(&claims.org, claims.mode, &claims.brand, &comment, None, &[])
                     .await
                 {
                     Ok(()) => json(StatusCode::CREATED, &PortalComment::from(&comment)),

@@ -352,6 +352,7 @@ where
             &ticket.brand_id,
             &comment,
             set_status,
+            &[],
         )
         .await
     {

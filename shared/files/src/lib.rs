@@ -22,6 +22,9 @@ pub enum FilesError {
     /// S3 could not serve the call right now (throttled, a 5xx, a timeout, no connection).
     #[error("S3 unavailable: {0}")]
     Unavailable(String),
+    /// An object larger than the caller reads.
+    #[error("the object is {0} bytes, more than is read")]
+    TooLarge(u64),
 }
 
 impl FilesError {
@@ -93,6 +96,14 @@ pub trait Files: Send + Sync {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<ObjectHead>, FilesError>> + Send;
+
+    /// An object's bytes (inbound mail SES stored); `None` when there is no such object.
+    /// An object larger than `max_bytes` is refused unread ([`FilesError::TooLarge`]).
+    fn get(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, FilesError>> + Send;
 
     /// Removes every object under `prefix` (a deleted brand's files); returns how many.
     fn delete_prefix(&self, prefix: &str)
@@ -265,6 +276,34 @@ impl Files for S3Files {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(FilesError::backend(e)),
         }
+    }
+
+    async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, FilesError> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(FilesError::backend(e)),
+        };
+        let size = out
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or_default();
+        if size > max_bytes {
+            return Err(FilesError::TooLarge(size));
+        }
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| FilesError::Unavailable(format!("reading {key}: {e}")))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<usize, FilesError> {

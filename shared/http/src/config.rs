@@ -41,6 +41,9 @@ pub struct AuthConfig {
     /// `Secure` session cookies with the `__Host-` prefix. Only `COOKIE_SECURE=false`
     /// (local HTTP development) turns it off.
     pub cookie_secure: bool,
+    /// The deployment's inbound mail domain (`INBOUND_DOMAIN`), lower-cased; `None`: no
+    /// inbound email, so brands show `inboundEmailEnabled: false`.
+    pub inbound_domain: Option<String>,
 }
 
 impl AuthConfig {
@@ -53,6 +56,9 @@ impl AuthConfig {
         Ok(AuthConfig {
             dashboard_origins: parse_origins(&var("DASHBOARD_ORIGINS").unwrap_or_default())?,
             cookie_secure: parse_flag("COOKIE_SECURE", var("COOKIE_SECURE").as_deref(), true)?,
+            inbound_domain: var("INBOUND_DOMAIN")
+                .map(|d| parse_domain("INBOUND_DOMAIN", &d))
+                .transpose()?,
         })
     }
 }
@@ -89,7 +95,28 @@ impl Default for AuthConfig {
         AuthConfig {
             dashboard_origins: vec![],
             cookie_secure: true,
+            inbound_domain: None,
         }
+    }
+}
+
+/// A domain name (`support.example.com`), lower-cased: dot-separated labels of letters,
+/// digits and hyphens, at least two of them.
+pub fn parse_domain(name: &str, raw: &str) -> Result<String, ConfigError> {
+    let domain = raw.trim().to_ascii_lowercase();
+    let valid = domain.contains('.')
+        && domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if valid {
+        Ok(domain)
+    } else {
+        Err(ConfigError(format!("{name}: {raw:?} is not a domain name")))
     }
 }
 

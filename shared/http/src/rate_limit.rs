@@ -14,6 +14,20 @@ pub struct Limit {
     pub limit: u64,
 }
 
+impl Limit {
+    /// One limit per `(window in seconds, hits)` of `windows`, all counted in `bucket`.
+    pub fn each(bucket: &str, windows: &[(i64, u64)]) -> Vec<Limit> {
+        windows
+            .iter()
+            .map(|&(window_secs, limit)| Limit {
+                bucket: bucket.to_string(),
+                window_secs,
+                limit,
+            })
+            .collect()
+    }
+}
+
 /// Counts the request against every limit and answers 429 (with `Retry-After` for the
 /// window that frees up last) if any is exceeded.
 pub async fn enforce<S: RateLimitStore>(

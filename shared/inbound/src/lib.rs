@@ -340,13 +340,13 @@ mod tests {
         assert_eq!(
             m.references,
             [
-                "tkt_01jq3v5x7b9d2f4h6k8m0n2p4s.cmt_01jq3v5x7b9d2f4h6k8m0n2p4t@dispatch.test",
+                "tkt_01jq3v5x7b9d2f4h6k8m0n2p4s.cmt_01jq3v5x7b9d2f4h6k8m0n2p4t@support.dispatch.test",
                 "CAF1234567@mail.example.com",
             ]
         );
         assert_eq!(trim_reply(&m.text), "That worked, thank you!");
         assert_eq!(
-            threaded_ticket(&m.references, "dispatch.test").map(|t| t.to_string()),
+            threaded_ticket(&m.references, "support.dispatch.test").map(|t| t.to_string()),
             Some("tkt_01jq3v5x7b9d2f4h6k8m0n2p4s".to_string())
         );
         // Someone else's domain, or no id of ours: no thread.

@@ -1,25 +1,28 @@
-//! Attributes that tickets written before them lack, written once by `ticket-backfill`:
-//! the keys of the two ticket-order indexes and `searchText`.
+//! What items written before a feature lack, written once by `ticket-backfill`: the keys
+//! of the two ticket-order indexes and `searchText` on tickets, and the inbound-mail route
+//! of each brand.
 
 use crate::item::{Item, Reader, s};
 use crate::{DynamoStore, StoreError, keys, tx};
-use dispatch_domain::TicketId;
 use dispatch_domain::ticket::{Priority, search_text};
+use dispatch_domain::{BrandId, Mode, OrgId, TicketId};
 
 /// One page of the backfill's Scan and what it wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BackfillPage {
     /// Items the Scan read (every type: a Scan filters after reading).
     pub scanned: usize,
-    /// Tickets given what they lacked.
+    /// Tickets given what they lacked, and brands given their mail route.
     pub updated: usize,
     /// Where the next page starts (`pk`, `sk` of the last item read); `None`: done.
     pub next: Option<(String, String)>,
 }
 
-/// What a Scan page returns: tickets lacking one of the attributes.
-const LACKING: &str = "#type = :ticket AND (attribute_not_exists(ticketsPk) \
-     OR attribute_not_exists(prioritySk) OR attribute_not_exists(searchText))";
+/// What a Scan page returns: tickets lacking one of the attributes, and brands (whose
+/// route is written only where it is missing).
+const LACKING: &str = "(#type = :ticket AND (attribute_not_exists(ticketsPk) \
+     OR attribute_not_exists(prioritySk) OR attribute_not_exists(searchText))) \
+     OR #type = :brand";
 
 impl DynamoStore {
     /// Reads one page of the table (up to 1 MB) after `after`, and gives each ticket
@@ -40,6 +43,7 @@ impl DynamoStore {
             .filter_expression(LACKING)
             .expression_attribute_names("#type", "type")
             .expression_attribute_values(":ticket", s("ticket"))
+            .expression_attribute_values(":brand", s("brand"))
             .send()
             .await
             .map_err(StoreError::backend)?;
@@ -52,11 +56,42 @@ impl DynamoStore {
             }),
         };
         for item in page.items.unwrap_or_default() {
-            if self.backfill_ticket(&item).await? {
+            let is_brand = Reader(&item).string("type")? == "brand";
+            let wrote = if is_brand {
+                self.backfill_brand_route(&item).await?
+            } else {
+                self.backfill_ticket(&item).await?
+            };
+            if wrote {
                 out.updated += 1;
             }
         }
         Ok(out)
+    }
+
+    /// Writes a brand's inbound-mail route unless it has one; false when it had.
+    async fn backfill_brand_route(&self, item: &Item) -> Result<bool, StoreError> {
+        let r = Reader(item);
+        let pk = r.string(keys::PK)?;
+        let (org, mode) = pk
+            .strip_prefix("ORG#")
+            .and_then(|rest| rest.split_once('#'))
+            .and_then(|(org, mode)| Some((OrgId::parse(org)?, Mode::parse(mode)?)))
+            .ok_or_else(|| StoreError::Corrupt(format!("brand partition {pk}")))?;
+        let brand = r.parsed("id", BrandId::parse)?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(crate::mail::route_item(&org, mode, &brand)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if tx::condition_failed(&e) => Ok(false),
+            Err(e) => Err(StoreError::backend(e)),
+        }
     }
 
     /// Writes one ticket's missing attributes; false when it changed or went meanwhile.

@@ -410,6 +410,19 @@ impl BrandStore for DynamoStore {
         let mut writes = vec![
             TransactWriteItem::builder().put(put).build(),
             slug_claim(&self.table, &brand.org_id, mode, &brand.slug, &brand.id)?,
+            // Mail to `{brand}@{inbound domain}` finds its tenant by this.
+            TransactWriteItem::builder()
+                .put(tx::build(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(crate::mail::route_item(
+                            &brand.org_id,
+                            mode,
+                            &brand.id,
+                        )))
+                        .build(),
+                )?)
+                .build(),
         ];
         writes.extend(origin_index_writes(
             &self.table,
@@ -558,6 +571,16 @@ impl BrandStore for DynamoStore {
         let mut writes = vec![
             TransactWriteItem::builder().delete(delete).build(),
             slug_release(&self.table, &brand.org_id, mode, &brand.slug)?,
+            // Mail to the brand's address stops at once (its items go later).
+            TransactWriteItem::builder()
+                .delete(tx::build(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .key(keys::PK, s(keys::brand_mail(&brand.id)))
+                        .key(keys::SK, s(keys::BRAND_MAIL_SK))
+                        .build(),
+                )?)
+                .build(),
         ];
         writes.extend(origin_index_writes(
             &self.table,

@@ -21,6 +21,8 @@
 //! | pending attachment (no ticket yet) | `ORG#{org}#{mode}#BRAND#{brand}` | `PENDINGATTACHMENT#{attachment}` |
 //! | intake endpoint (by token) | `INTAKE#{token}` | `INTAKE` |
 //! | intake endpoint (listing) | `ORG#{org}#{mode}#BRAND#{brand}` | `INTAKE#{token}` |
+//! | brand's inbound address (mail routing) | `BRANDMAIL#{brand}` | `BRANDMAIL` |
+//! | quarantined inbound mail | `ORG#{org}#{mode}#BRAND#{brand}` | `QUARANTINE#{ses message id}` |
 //! | portal origin index (CORS preflights) | `PORTALORIGIN#{origin}` | `{org}#{mode}#{brand}` |
 //! | ticket, in the customer-tickets index | `gsi1pk` = `ORG#{org}#{mode}#BRAND#{brand}#CUSTOMER#{customer}` | `gsi1sk` = `TICKET#{ticket}` |
 //! | unverified ticket (same index, never listed by the portal) | `gsi1pk` = `…#CUSTOMER#{customer}#UNVERIFIED` | `gsi1sk` = `TICKET#{ticket}` |
@@ -178,6 +180,19 @@ pub const INTAKE_SK_PREFIX: &str = "INTAKE#";
 
 pub fn intake_sk(token: &IntakeToken) -> String {
     format!("{INTAKE_SK_PREFIX}{token}")
+}
+
+/// Where mail to a brand's inbound address (`{brand}@{domain}`) goes: the brand's
+/// organization and mode, the one thing the address does not say.
+pub fn brand_mail(brand: &BrandId) -> String {
+    format!("BRANDMAIL#{brand}")
+}
+
+pub const BRAND_MAIL_SK: &str = "BRANDMAIL";
+
+/// Inbound mail SES judged spam or a virus, kept for a person to look at, never ticketed.
+pub fn quarantine_sk(ses_message_id: &str) -> String {
+    format!("QUARANTINE#{ses_message_id}")
 }
 
 /// Brands that list `origin` among their portal origins.

@@ -18,6 +18,7 @@ mod idempotency;
 mod intake;
 mod item;
 pub mod keys;
+mod mail;
 mod members;
 mod ops;
 mod orgs;
@@ -56,6 +57,7 @@ pub use api_keys::{ApiKeyRecord, ScopeChange};
 pub use backfill::BackfillPage;
 pub use brands::{BrandPatch, ProfilePatch};
 pub use idempotency::{Claim, IDEMPOTENCY_LEASE_SECS, IDEMPOTENCY_TTL_SECS, StoredAnswer};
+pub use mail::{QUARANTINE_TTL_SECS, QuarantinedMail};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
 pub use tickets::{CategoryMove, CommentPatch, TicketFilter, TicketPatch, TicketSort};
@@ -482,8 +484,10 @@ pub trait TicketStore: Send + Sync {
 /// Comments on tickets.
 pub trait CommentStore: Send + Sync {
     /// Writes the comment and bumps the ticket's `commentCount` (and sets its status to
-    /// `set_status`) in one transaction; `NotFound` when the ticket is unknown or deleted,
-    /// `Conflict("parent")` when `parent_id` is not a live top-level comment of the ticket.
+    /// `set_status`) in one transaction, with `files` (uploaded attachments of the ticket
+    /// that came with the comment: mail) and the ticket's `attachmentCount`; `NotFound`
+    /// when the ticket is unknown or deleted, `Conflict("parent")` when `parent_id` is not
+    /// a live top-level comment of the ticket.
     fn add_comment(
         &self,
         org: &OrgId,
@@ -491,6 +495,7 @@ pub trait CommentStore: Send + Sync {
         brand: &BrandId,
         comment: &Comment,
         set_status: Option<Status>,
+        files: &[Attachment],
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Oldest first, deleted ones left out.
     fn comments(
@@ -1035,6 +1040,32 @@ pub trait IdempotencyStore: Send + Sync {
         mode: Mode,
         key_hash: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The email channel's own records: where a brand's inbound address goes, and mail kept
+/// out of tickets.
+pub trait MailStore: Send + Sync {
+    /// The organization and mode of the brand an inbound address names; `None` for an
+    /// address no brand has (or had: the route goes with the brand).
+    fn mail_route(
+        &self,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<Option<(OrgId, Mode)>>> + Send;
+    /// Keeps a record of mail SES judged spam or a virus (the message itself stays in the
+    /// bucket until its lifecycle rule removes it). Writing it twice keeps one.
+    fn quarantine(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        mail: &QuarantinedMail,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A brand's quarantined mail, newest first.
+    fn quarantined(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+    ) -> impl Future<Output = StoreResult<Vec<QuarantinedMail>>> + Send;
 }
 
 /// Counters for rate limits.

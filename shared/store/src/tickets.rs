@@ -1101,6 +1101,7 @@ impl CommentStore for DynamoStore {
         brand: &BrandId,
         comment: &Comment,
         set_status: Option<Status>,
+        files: &[Attachment],
     ) -> Result<(), StoreError> {
         let partition = keys::brand_partition(org, mode, brand);
         // The comment and the ticket's count (and status, when asked) change together, and
@@ -1112,17 +1113,18 @@ impl CommentStore for DynamoStore {
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", ts(comment.created_at));
-        count = match set_status {
-            Some(status) => count
-                .update_expression(
-                    "SET commentCount = commentCount + :one, updatedAt = :now, #status = :status",
-                )
+        let mut set = "SET commentCount = commentCount + :one, updatedAt = :now".to_string();
+        if let Some(status) = set_status {
+            set.push_str(", #status = :status");
+            count = count
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(status.as_str())),
-            None => {
-                count.update_expression("SET commentCount = commentCount + :one, updatedAt = :now")
-            }
-        };
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        if !files.is_empty() {
+            set.push_str(", attachmentCount = attachmentCount + :files");
+            count = count.expression_attribute_values(":files", n(files.len()));
+        }
+        count = count.update_expression(set);
         let mut request = self
             .client
             .transact_write_items()
@@ -1150,6 +1152,10 @@ impl CommentStore for DynamoStore {
                     .condition_check(tx::build(check.build())?)
                     .build(),
             );
+        }
+        for a in files {
+            request =
+                request.transact_items(tx::put_new(&self.table, attachment_item(org, mode, a))?);
         }
         request
             .send()
