@@ -65,6 +65,8 @@ def resource_kind(resource):
             return ("objects",)
         if resource.name == "Sub" and ":ses:" in text and text.endswith(":identity/*"):
             return ("ses-identity",)
+        if resource.name == "Sub" and ":ses:" in text and ":configuration-set/" in text:
+            return ("ses-configuration-set",)
         if resource.name == "Ref":
             return ("secret", text)
         if resource.name == "GetAtt" and text == "WebhookSecretsKey.Arn":

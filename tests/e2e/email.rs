@@ -115,6 +115,26 @@ async fn deliver_as(
         .unwrap()
 }
 
+/// `raw` mailed to `brand`'s address with SES's DMARC verdict `dmarc`.
+pub(crate) async fn deliver_raw(
+    app: &TestApp,
+    raw: Vec<u8>,
+    brand: &str,
+    dmarc: &'static str,
+) -> Outcome {
+    deliver(app, raw, &address(brand), Verdicts::dmarc(dmarc)).await
+}
+
+/// `raw` mailed to `recipient` with SES's DMARC verdict `dmarc`.
+pub(crate) async fn deliver_raw_to(
+    app: &TestApp,
+    raw: Vec<u8>,
+    recipient: &str,
+    dmarc: &'static str,
+) -> Outcome {
+    deliver(app, raw, recipient, Verdicts::dmarc(dmarc)).await
+}
+
 /// A fixture mailed to `brand`'s address.
 async fn mail(app: &TestApp, name: &str, brand: &str, v: Verdicts) -> Outcome {
     deliver(app, fixture(name, brand, None), &address(brand), v).await

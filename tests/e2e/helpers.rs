@@ -378,6 +378,8 @@ pub struct TestApp {
     pub portal_mail: PortalMail<DynamoStore, SesMailer>,
     /// The inbound mail function's: a real S3 client, the suite's inbound domain.
     pub inbound: dispatch_email::Inbound<DynamoStore, S3Files>,
+    /// The customer mail function's (on the stream): a real SESv2 client.
+    pub email_outbound: dispatch_email::outbound::Outbound<DynamoStore, SesMailer>,
     /// The webhook functions': the KMS key in the emulator, and the local allowance on
     /// (as `scripts/dev` runs them: test-mode webhooks may target 127.0.0.1).
     pub webhooks: Webhooks<DynamoStore>,
@@ -500,6 +502,13 @@ impl TestApp {
                 own_addresses: vec![required_env("SENDER_ADDRESS").to_ascii_lowercase()],
             },
         };
+        let email_outbound = dispatch_email::outbound::Outbound {
+            store: store.clone(),
+            mailer: SesMailer::new(recorded_ses(&sdk, mail), required_env("SENDER_ADDRESS"))
+                .with_configuration_set(Some("EmailConfigurationSet".into())),
+            clock: clock.clone(),
+            inbound_domain: Some(INBOUND_DOMAIN.to_string()),
+        };
         let webhooks = Webhooks {
             ctx: Context::new(store.clone(), clock.clone(), auth.clone()),
             secrets: Some(Secrets::with_client(
@@ -548,6 +557,7 @@ impl TestApp {
             portal,
             portal_mail,
             inbound,
+            email_outbound,
             webhooks,
             webhook_events,
             webhook_deliver,
@@ -917,6 +927,16 @@ impl TestApp {
                     .await
                 })
                 .unwrap()),
+                Err(e) => Err(e),
+            },
+            "email-outbound" => match parse(&body) {
+                Ok(event) => as_function(
+                    "email-outbound",
+                    dispatch_email::outbound::on_stream(&self.email_outbound, event),
+                )
+                .await
+                .map(|outcomes| json!({ "outcomes": outcomes }))
+                .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             },
             "brand-cleanup" => match parse(&body) {

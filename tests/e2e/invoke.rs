@@ -530,3 +530,52 @@ async fn the_email_inbound_binary_turns_a_received_message_into_a_ticket() {
     assert_eq!(shown.body["title"], "Cannot log in");
     assert_eq!(shown.body["source"], "email");
 }
+
+/// The customer mail function's real binary, given a ticket's `INSERT` record from
+/// events/streams/ (a test-mode ticket), reads it and sends nothing: test mode never mails
+/// customers.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_email_outbound_binary_reads_a_new_ticket_and_mails_nothing_in_test_mode() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Test).await;
+    let ticket = dispatch_domain::TicketId::generate(1_795_893_974_000).to_string();
+    let event =
+        std::fs::read_to_string(workspace_root().join("events/streams/ticket-created.json"))
+            .unwrap()
+            .replace("{{ORG_ID}}", tenant.org_id.as_str())
+            .replace("{{BRAND_ID}}", tenant.brand_id.as_str())
+            .replace("{{TICKET_ID}}", &ticket);
+    let env = function_env(&app, "email-outbound", &[]);
+    let answer = run_binary("email-outbound", event, env).await;
+    assert_eq!(answer["outcomes"][0]["outcome"], "skipped", "{answer}");
+    assert_eq!(answer["outcomes"][0]["why"], "testMode", "{answer}");
+    assert_eq!(answer["outcomes"][0]["ticket"], ticket.as_str());
+}
+
+/// The feedback function's real binary, given SES's permanent bounce as SNS delivers it
+/// (events/mail/bounce.json), puts the address on the organization's suppression list.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_email_feedback_binary_suppresses_a_bounced_address() {
+    use dispatch_store::MailStore;
+    let app = TestApp::new().await;
+    let tenant = app.tenant(Mode::Live).await;
+    let address = unique_email("bounced-binary");
+    let event = std::fs::read_to_string(workspace_root().join("events/mail/bounce.json"))
+        .unwrap()
+        .replace("{{ORG_ID}}", tenant.org_id.as_str())
+        .replace("{{EMAIL}}", &address);
+    let env = function_env(&app, "email-feedback", &[]);
+    let answer = run_binary("email-feedback", event, env).await;
+    assert_eq!(answer["feedback"][0]["event"], "Bounce", "{answer}");
+    assert_eq!(answer["feedback"][0]["suppressed"], 1, "{answer}");
+    let email = dispatch_domain::Email::parse(&address).unwrap();
+    assert_eq!(
+        app.ctx
+            .store
+            .suppressed(&tenant.org_id, &email)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("bounce")
+    );
+}

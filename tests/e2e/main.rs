@@ -21,6 +21,7 @@ mod intake;
 mod invoke;
 mod matrix;
 mod members;
+mod outbound_mail;
 mod portal;
 mod replay;
 #[rustfmt::skip]

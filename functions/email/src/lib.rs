@@ -15,6 +15,9 @@
 //!
 //! Ids derive from SES's message id, so a retried invocation makes nothing twice.
 
+pub mod feedback;
+pub mod outbound;
+
 use aws_lambda_events::event::ses::{SimpleEmailRecord, SimpleEmailVerdict};
 use dispatch_auth::SecretHash;
 use dispatch_domain::attachment::{self, Attachment, AttachmentStatus, MAX_ATTACHMENTS_PER_CREATE};

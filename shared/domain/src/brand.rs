@@ -21,8 +21,9 @@ pub struct Brand {
     pub updated_at: Timestamp,
 }
 
-/// How a brand presents itself, and its email settings. Stored and shown; mail is not sent
-/// from them yet (sign-in mail goes from the deployment's verified sender).
+/// How a brand presents itself, and its email settings, which shape the mail its customers
+/// get (`From`'s display name, `Reply-To` without an inbound domain, the autoresponse).
+/// Sign-in mail goes from the deployment's verified sender under its own name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BrandProfile {
     pub url: Option<String>,

@@ -87,11 +87,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if tx::condition_failed(&e) => Ok(false),
-            Err(e) => Err(StoreError::backend(e)),
-        }
+        tx::written(put)
     }
 
     /// Writes one ticket's missing attributes; false when it changed or went meanwhile.

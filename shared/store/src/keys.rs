@@ -23,6 +23,8 @@
 //! | intake endpoint (listing) | `ORG#{org}#{mode}#BRAND#{brand}` | `INTAKE#{token}` |
 //! | brand's inbound address (mail routing) | `BRANDMAIL#{brand}` | `BRANDMAIL` |
 //! | quarantined inbound mail | `ORG#{org}#{mode}#BRAND#{brand}` | `QUARANTINE#{ses message id}` |
+//! | a message sent to a ticket's customer | `ORG#{org}#{mode}#BRAND#{brand}` | `MAILSENT#{ticket}#{autoresponse or comment}` |
+//! | suppressed address | `ORG#{org}` | `SUPPRESSED#{email}` |
 //! | portal origin index (CORS preflights) | `PORTALORIGIN#{origin}` | `{org}#{mode}#{brand}` |
 //! | ticket, in the customer-tickets index | `gsi1pk` = `ORG#{org}#{mode}#BRAND#{brand}#CUSTOMER#{customer}` | `gsi1sk` = `TICKET#{ticket}` |
 //! | unverified ticket (same index, never listed by the portal) | `gsi1pk` = `…#CUSTOMER#{customer}#UNVERIFIED` | `gsi1sk` = `TICKET#{ticket}` |
@@ -193,6 +195,16 @@ pub const BRAND_MAIL_SK: &str = "BRANDMAIL";
 /// Inbound mail SES judged spam or a virus, kept for a person to look at, never ticketed.
 pub fn quarantine_sk(ses_message_id: &str) -> String {
     format!("QUARANTINE#{ses_message_id}")
+}
+
+/// One message about a ticket: `what` is `autoresponse` or the comment's id.
+pub fn mail_sent_sk(ticket: &TicketId, what: &str) -> String {
+    format!("MAILSENT#{ticket}#{what}")
+}
+
+/// An address the organization no longer mails.
+pub fn suppressed_sk(email: &Email) -> String {
+    format!("SUPPRESSED#{email}")
 }
 
 /// Brands that list `origin` among their portal origins.

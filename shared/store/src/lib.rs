@@ -57,7 +57,7 @@ pub use api_keys::{ApiKeyRecord, ScopeChange};
 pub use backfill::BackfillPage;
 pub use brands::{BrandPatch, ProfilePatch};
 pub use idempotency::{Claim, IDEMPOTENCY_LEASE_SECS, IDEMPOTENCY_TTL_SECS, StoredAnswer};
-pub use mail::{QUARANTINE_TTL_SECS, QuarantinedMail};
+pub use mail::{QUARANTINE_TTL_SECS, QuarantinedMail, SEND_CLAIM_SECS, SentMail, SentMailRecord};
 pub use members::{Account, Member, MemberStatus, Membership};
 pub use orgs::{NewOrganization, Organization};
 pub use tickets::{CategoryMove, CommentPatch, TicketFilter, TicketPatch, TicketSort};
@@ -1066,6 +1066,53 @@ pub trait MailStore: Send + Sync {
         mode: Mode,
         brand: &BrandId,
     ) -> impl Future<Output = StoreResult<Vec<QuarantinedMail>>> + Send;
+    /// Takes the right to send one message about a ticket (`what`: `autoresponse`, or a
+    /// comment id): `false` when it was sent, or is being sent by another invocation that
+    /// claimed it less than [`SEND_CLAIM_SECS`] ago.
+    fn claim_send(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        sent: &SentMail,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Records SES's message id on a claimed send.
+    fn mark_sent(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        sent: &SentMail,
+        ses_message_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Gives a claim back (the send failed; a retry may take it).
+    fn release_send(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        sent: &SentMail,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A sent message's record, `None` when nothing was sent (or claimed).
+    fn sent_mail(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: &TicketId,
+        what: &str,
+    ) -> impl Future<Output = StoreResult<Option<SentMailRecord>>> + Send;
+    /// Why the organization no longer mails `email` (a hard bounce, a complaint), if so.
+    fn suppressed(
+        &self,
+        org: &OrgId,
+        email: &Email,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// Puts `email` on the organization's suppression list (again: keeps the first).
+    fn suppress(
+        &self,
+        org: &OrgId,
+        email: &Email,
+        reason: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Counters for rate limits.

@@ -2,8 +2,8 @@
 //! and quarantined mail.
 
 use crate::item::{Item, Reader, n, s, ts};
-use crate::{DynamoStore, MailStore, StoreError, keys};
-use dispatch_domain::{BrandId, Mode, OrgId, Timestamp};
+use crate::{DynamoStore, MailStore, StoreError, keys, tx};
+use dispatch_domain::{BrandId, Email, Mode, OrgId, TicketId, Timestamp};
 
 /// How long a quarantine record is kept (the raw message's lifecycle rule matches it).
 pub const QUARANTINE_TTL_SECS: i64 = 30 * 24 * 60 * 60;
@@ -20,6 +20,50 @@ pub struct QuarantinedMail {
     /// `spam`, `virus`.
     pub reason: String,
     pub received_at: Timestamp,
+}
+
+/// A claim older than this is a send that died before it finished (Lambda's timeout): it
+/// may be taken again.
+pub const SEND_CLAIM_SECS: i64 = 300;
+
+/// One message about a ticket, being sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    pub brand_id: BrandId,
+    pub ticket_id: TicketId,
+    /// `autoresponse`, or the comment's id.
+    pub what: String,
+    pub to: Email,
+    pub at: Timestamp,
+}
+
+/// What is kept of a sent message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMailRecord {
+    pub to: String,
+    /// `sending` while claimed, `sent` once SES took it.
+    pub status: String,
+    pub ses_message_id: Option<String>,
+    pub at: Timestamp,
+}
+
+impl SentMail {
+    fn key(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+    ) -> [(String, aws_sdk_dynamodb::types::AttributeValue); 2] {
+        [
+            (
+                keys::PK.into(),
+                s(keys::brand_partition(org, mode, &self.brand_id)),
+            ),
+            (
+                keys::SK.into(),
+                s(keys::mail_sent_sk(&self.ticket_id, &self.what)),
+            ),
+        ]
+    }
 }
 
 /// The item routing a brand's inbound address to its organization and mode.
@@ -108,5 +152,132 @@ impl MailStore for DynamoStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         out.sort_by_key(|q| std::cmp::Reverse(q.received_at));
         Ok(out)
+    }
+
+    async fn claim_send(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        sent: &SentMail,
+    ) -> Result<bool, StoreError> {
+        let mut item = Item::from(sent.key(org, mode));
+        item.insert("type".into(), s("mailSent"));
+        item.insert("to".into(), s(sent.to.as_str()));
+        item.insert("status".into(), s("sending"));
+        item.insert("at".into(), ts(sent.at));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#status = :sending AND #at < :stale)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":stale", n(sent.at.unix() - SEND_CLAIM_SECS))
+            .send()
+            .await;
+        tx::written(put)
+    }
+
+    async fn mark_sent(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        sent: &SentMail,
+        ses_message_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::from(sent.key(org, mode))))
+            .update_expression("SET #status = :sent, sesMessageId = :id")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":id", s(ses_message_id))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+
+    async fn release_send(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        sent: &SentMail,
+    ) -> Result<(), StoreError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::from(sent.key(org, mode))))
+            .condition_expression("#status = :sending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .send()
+            .await;
+        // Already sent (or taken again): nothing to give back.
+        tx::written(delete).map(|_| ())
+    }
+
+    async fn sent_mail(
+        &self,
+        org: &OrgId,
+        mode: Mode,
+        brand: &BrandId,
+        ticket: &TicketId,
+        what: &str,
+    ) -> Result<Option<SentMailRecord>, StoreError> {
+        let Some(item) = self
+            .get(
+                keys::brand_partition(org, mode, brand),
+                keys::mail_sent_sk(ticket, what),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let r = Reader(&item);
+        Ok(Some(SentMailRecord {
+            to: r.string("to")?,
+            status: r.string("status")?,
+            ses_message_id: r.opt_string("sesMessageId")?,
+            at: r.timestamp("at")?,
+        }))
+    }
+
+    async fn suppressed(&self, org: &OrgId, email: &Email) -> Result<Option<String>, StoreError> {
+        let item = self.get(keys::org(org), keys::suppressed_sk(email)).await?;
+        item.map(|i| Reader(&i).string("reason")).transpose()
+    }
+
+    async fn suppress(
+        &self,
+        org: &OrgId,
+        email: &Email,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let item = Item::from([
+            (keys::PK.into(), s(keys::org(org))),
+            (keys::SK.into(), s(keys::suppressed_sk(email))),
+            ("type".into(), s("suppressed")),
+            ("email".into(), s(email.as_str())),
+            ("reason".into(), s(reason)),
+            ("at".into(), ts(at)),
+        ]);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        // Listed already: the first reason stays.
+        tx::written(put).map(|_| ())
     }
 }

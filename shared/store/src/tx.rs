@@ -36,7 +36,18 @@ pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
 pub(crate) async fn update_if(
     request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
 ) -> Result<bool, StoreError> {
-    match request.send().await {
+    written(request.send().await)
+}
+
+/// A conditional single-item write's outcome: true when it wrote, false when its condition
+/// failed (the one "expected" failure), an error otherwise.
+pub(crate) fn written<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<bool, StoreError>
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    match result {
         Ok(_) => Ok(true),
         Err(e) if condition_failed(&e) => Ok(false),
         Err(e) => Err(StoreError::backend(e)),
