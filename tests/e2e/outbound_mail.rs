@@ -323,3 +323,35 @@ async fn a_customer_reply_to_our_mail_threads_back_onto_the_ticket() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suppressed_customer_gets_no_portal_sign_in_link_and_the_backend_is_told_the_same() {
+    let (app, t) = live_app().await;
+    let patched = app
+        .patch(
+            &format!("/v1/brands/{}", t.brand_id),
+            &t.key,
+            json!({"portalOrigins": ["https://help.acme.test"]}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let bounced = unique_email("portal-bounced");
+    let event = feedback_event(t.org_id.as_str(), &bounced, "bounce.json");
+    on_sns(&app.ctx.store, app.clock.as_ref(), event)
+        .await
+        .unwrap();
+    let fine = unique_email("portal-fine");
+    for address in [&bounced, &fine] {
+        let res = app
+            .post(
+                &format!("/v1/brands/{}/portal/magic-link", t.brand_id),
+                &t.key,
+                json!({"email": address, "portalUrl": "https://help.acme.test/support"}),
+            )
+            .await;
+        assert_eq!(res.status, 202, "{}", res.body);
+        assert_eq!(res.body, json!({"success": true}));
+    }
+    assert!(emails_to(&bounced).await.is_empty());
+    assert_eq!(emails_to(&fine).await.len(), 1);
+}

@@ -11,7 +11,8 @@ use dispatch_http::cors::{allow_origin, request_origin};
 use dispatch_http::{ApiError, Context, Reply, authenticate, json, parse_json, reachable_brand};
 use dispatch_mail::{Mail, Mailer};
 use dispatch_store::{
-    BrandStore, CredentialStore, CustomerStore, PortalLink, PortalLinkStore, SessionStore,
+    BrandStore, CredentialStore, CustomerStore, MailStore, PortalLink, PortalLinkStore,
+    SessionStore,
 };
 use dispatch_usecases::tickets::find_or_create_customer;
 use lambda_http::Request;
@@ -223,7 +224,7 @@ fn portal_mail(to: &Email, brand: &Brand, link: &str) -> Mail {
 /// comes back in the answer instead (the key could mint a token anyway).
 pub async fn magic_link<S, M>(deps: &PortalMail<S, M>, req: Request) -> Reply
 where
-    S: CredentialStore + SessionStore + BrandStore + CustomerStore + PortalLinkStore,
+    S: CredentialStore + SessionStore + BrandStore + CustomerStore + PortalLinkStore + MailStore,
     M: Mailer,
 {
     let ctx = &deps.ctx;
@@ -298,6 +299,18 @@ where
             StatusCode::ACCEPTED,
             &json!({"success": true, "testModeLink": link}),
         );
+    }
+    // An address that bounced or complained gets no more of the organization's mail; the
+    // backend is told the same as for any address (its customer may use the portal's other
+    // ways in).
+    if ctx
+        .store
+        .suppressed(&principal.org_id, &email)
+        .await?
+        .is_some()
+    {
+        tracing::info!(brand = %brand.id, "portal sign-in link not mailed: the address is suppressed");
+        return json(StatusCode::ACCEPTED, &json!({"success": true}));
     }
     deps.mailer
         .send(&portal_mail(&email, &brand, &link))
